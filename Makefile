@@ -1,0 +1,87 @@
+# Morgana: one non-recursive GNU make.  Each directory contributes a
+# module.mk; objects and binaries land under $(BUILD).
+#
+#   make            build everything (libraries, daemons, tools, tests)
+#   make test       build and run the unit and integration tests
+#   make bench      build and run the benchmarks (BENCH lines on stdout)
+#   make fuzz       build the libFuzzer targets (clang) and run each for
+#                   FUZZ_SECONDS (default 10)
+#   make deps       install the Debian packages the project needs
+#   make up         deps, build, and run the default example
+#   make clean
+#
+# Variables: CC (gcc or clang), BUILD (output dir), WERROR=1 (-Werror),
+# SANITIZE=1 (-fsanitize=address,undefined), TRANSPORT=shm (libring's).
+
+BUILD     ?= build
+TRANSPORT ?= shm
+CC        ?= cc
+
+CSTD      := -std=c11 -D_GNU_SOURCE
+WARN      := -Wall -Wextra -Wshadow
+OPT       ?= -O2 -g
+CPPFLAGS  += -Iinclude -Ilibring -I.
+CFLAGS    := $(CSTD) $(WARN) $(OPT) -fno-strict-aliasing $(EXTRA_CFLAGS)
+LDFLAGS   += $(EXTRA_LDFLAGS)
+ifeq ($(WERROR),1)
+CFLAGS    += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+endif
+
+LIBS      := -luring -lsodium -lsqlite3 -lyaml -lpthread
+TEST_LIBS := -lcmocka
+
+# Every module appends to these.
+ALL_BINS  :=
+TEST_BINS :=
+BENCH_BINS:=
+FUZZ_BINS :=
+DEPS_PKGS := build-essential gcc clang llvm libclang-rt-14-dev pkg-config make \
+	     liburing-dev libbpf-dev libsodium-dev libsqlite3-dev libcmocka-dev \
+	     libyaml-dev libxen-dev xenstore-utils iproute2 procps curl
+
+.PHONY: all test bench fuzz deps up clean
+all:
+
+# Order matters: prerequisites expand when read, so libraries come first.
+MODULES := libring/module.mk $(wildcard appkit/module.mk) \
+	   $(sort $(wildcard services/*/module.mk)) $(wildcard compose/module.mk) \
+	   tests/module.mk bench/module.mk $(sort $(wildcard examples/*/module.mk))
+include $(MODULES)
+
+all: $(ALL_BINS) $(TEST_BINS) $(BENCH_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+test: all
+	@BUILD=$(BUILD) tests/run.sh
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "# $$b"; $$b || exit 1; done
+
+FUZZ_SECONDS ?= 10
+FUZZ_CC      ?= clang
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-build
+	@for f in $(FUZZ_BINS); do echo "# $$f ($(FUZZ_SECONDS)s)"; \
+	  mkdir -p $(BUILD)/fuzz-corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus/$$(basename $$f) 2>&1 | grep -E 'stat::|ERROR|SUMMARY|Done' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all present"; fi
+
+clean:
+	rm -rf $(BUILD) build-*

@@ -1,0 +1,180 @@
+/*
+ * morgana/share.h - grants and event channels between two domains.
+ *
+ * The frontend (client) shares: it grants pages and allocates event
+ * channels for one peer domain, its backend.  The backend (server) maps:
+ * it maps the frontend's grant refs and binds its event channels.  This is
+ * Xen's xengntshr / xengnttab / xenevtchn split, with one object per peer.
+ *
+ *   frontend                                backend
+ *   ring_share_open(peer=be)                ring_listener_open()
+ *   ring_share_grant() -> ref               (event loop: ring_listener_fd)
+ *   ring_share_evtchn() -> port             ring_listener_accept() -> peer
+ *   ring_share_connect(path, pid, dev)  ->  authorize(domid, pid) callback
+ *   write ring-ref, event-channel keys      ring_peer_map(ref)
+ *                                           ring_peer_bind(port)
+ *
+ * Dev mode (libring/shm):
+ *   - A grant arena is a memfd made for one peer.  A grant ref is a page
+ *     index.  Page 0 of the read-write arena is the grant table: one
+ *     Xen v1-style entry {flags, domid, frame} per ref, written by the
+ *     granter; the mapper sets GTF_reading/GTF_writing while it maps, and a
+ *     revoke fails with -EBUSY while they are set.
+ *   - Read-only grants come from a second arena, sealed with
+ *     F_SEAL_FUTURE_WRITE before it is sent: the peer cannot map it
+ *     writable, nor mprotect it writable.
+ *   - Arenas and event channel fds travel over one unix stream socket per
+ *     device (the "link"), by SCM_RIGHTS.  Each side checks the other with
+ *     SO_PEERCRED against the pid the toolstack recorded for that domid.
+ *     The link is also the liveness signal: EOF means the peer died.
+ * Deploy mode (libring/xen): gntalloc, gntdev and evtchn; no link.
+ *
+ * A peer's arena only ever holds pages granted to that peer, so a hostile
+ * mapper that ignores the grant table reaches nothing of anyone else.
+ *
+ * All calls are non-blocking unless stated; handles are single-threaded.
+ */
+#ifndef MORGANA_SHARE_H
+#define MORGANA_SHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ring_evtchn;
+struct ring_share;
+struct ring_listener;
+struct ring_peer;
+
+#define RING_GREF_INVALID 0u	/* ref 0 is never a page: it is the table */
+
+struct ring_share_opts {
+	size_t sz;		/* sizeof(struct ring_share_opts) */
+	uint32_t rw_pages;	/* read-write arena size; 0: default 256 */
+	uint32_t ro_pages;	/* read-only arena size; 0: default 64 */
+	size_t :0;
+};
+
+/*
+ * Frontend: make the arenas for sharing with domain `peer`.
+ * opts may be NULL.  Returns 0 or -errno.
+ */
+int ring_share_open(uint16_t peer, const struct ring_share_opts *opts,
+		    struct ring_share **out);
+
+/*
+ * Grant one zeroed page to the peer.  *ref is what goes in the store;
+ * *addr is the granter's own writable mapping (valid until revoke or
+ * close).  readonly: the peer may only map it read-only.
+ * Returns 0, -ENOSPC when the arena is full, or -errno.
+ */
+int ring_share_grant(struct ring_share *s, bool readonly, uint32_t *ref,
+		     void **addr);
+
+/*
+ * End the peer's access to ref; the page returns to the free pool.
+ * Returns 0, -EBUSY while the peer still has it mapped (the grant stays),
+ * -EINVAL for a ref that is not granted.
+ */
+int ring_share_revoke(struct ring_share *s, uint32_t ref);
+
+/*
+ * Allocate an unbound event channel for the peer (xenevtchn
+ * bind_unbound_port).  The returned end is owned by the caller; close it
+ * with ring_evtchn_close.  Its port goes in the store.  Returns 0 or -errno.
+ */
+int ring_share_evtchn(struct ring_share *s, struct ring_evtchn **out);
+
+/*
+ * Dev mode: connect to the backend's link socket at `path`, check with
+ * SO_PEERCRED that the listener is `peer_pid`, and send the arenas and the
+ * channels made so far, tagged with `device` (the frontend's device path,
+ * e.g. "device/kv/0"), and our own domid `self`.  Channels allocated later
+ * are sent as they are made.  Blocks only on the local connect.
+ * Returns 0, -EPERM if the listener is not peer_pid, -ECONNREFUSED, -errno.
+ * Deploy mode: returns 0 and does nothing.
+ */
+int ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
+		       uint16_t self, const char *device);
+
+/*
+ * Dev mode: the link's fd, readable (EOF) when the backend went away;
+ * -1 if not connected.  ring_share_alive() returns 0 while the backend is
+ * there, -EPIPE once it has gone.
+ */
+int ring_share_fd(const struct ring_share *s);
+int ring_share_alive(struct ring_share *s);
+
+/* Revoke everything, unmap, close the link.  NULL is ok. */
+void ring_share_close(struct ring_share *s);
+
+/*
+ * Backend: listen for links at `path` (a unix socket, created 0600;
+ * a stale socket file is replaced).  Returns 0 or -errno.
+ */
+int ring_listener_open(const char *path, struct ring_listener **out);
+int ring_listener_fd(const struct ring_listener *l);
+
+/*
+ * Decides whether a connecting process may act as domain `domid`.
+ * Return 0 to accept, -EPERM to refuse.
+ */
+typedef int ring_authorize_fn(void *arg, uint16_t domid, pid_t pid);
+
+/*
+ * Accept one pending link and receive its hello (domid, device, fds).
+ * The sender's SO_PEERCRED pid and claimed domid go to authorize; a
+ * refused or malformed hello is closed with one log line.
+ * Returns 0 with *out set, -EAGAIN if no complete link is pending,
+ * -EPERM if refused, -EPROTO if malformed, or -errno.
+ */
+int ring_listener_accept(struct ring_listener *l, ring_authorize_fn *authorize,
+			 void *arg, struct ring_peer **out);
+void ring_listener_close(struct ring_listener *l);
+
+uint16_t ring_peer_domid(const struct ring_peer *p);
+const char *ring_peer_device(const struct ring_peer *p);
+
+/*
+ * The link fd: readable when the frontend sent more channels or went away.
+ * Then call ring_peer_process: 0 if still alive, -EPIPE once the frontend
+ * has gone, -EPROTO for a malformed message (drop the peer).
+ */
+int ring_peer_fd(const struct ring_peer *p);
+int ring_peer_process(struct ring_peer *p);
+
+/*
+ * Map the page `ref` the peer granted us.  writable=false maps it
+ * read-only.  Returns 0 with *addr (RING_PAGE_SIZE bytes, valid until
+ * unmap or close), -EPERM if ref is not granted to us or is read-only and
+ * writable was asked, -EINVAL for a ref outside the arenas.
+ */
+int ring_peer_map(struct ring_peer *p, uint32_t ref, bool writable,
+		  void **addr);
+int ring_peer_unmap(struct ring_peer *p, uint32_t ref);
+
+/*
+ * Grant copy (GNTTABOP_copy): copy len bytes between our buffer and the
+ * peer's page ref at offset off, checking the grant each time.
+ * Returns 0, -EINVAL if off + len > RING_PAGE_SIZE or ref is bad,
+ * -EPERM if not granted (or read-only for copy_to).
+ */
+int ring_peer_copy_from(struct ring_peer *p, uint32_t ref, uint32_t off,
+			void *dst, uint32_t len);
+int ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
+		      const void *src, uint32_t len);
+
+/*
+ * Bind the peer's event channel `port` (xenevtchn bind_interdomain).
+ * Returns 0, -EAGAIN if that port has not arrived on the link yet (call
+ * ring_peer_process first), -ENOENT if the peer has no such port, -errno.
+ * The returned end is the caller's; close it with ring_evtchn_close.
+ */
+int ring_peer_bind(struct ring_peer *p, uint32_t port,
+		   struct ring_evtchn **out);
+
+/* Unmap everything and close the link.  NULL is ok. */
+void ring_peer_close(struct ring_peer *p);
+
+#endif /* MORGANA_SHARE_H */

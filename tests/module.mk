@@ -1,0 +1,30 @@
+# Unit tests: tests/unit/test_<x>.c -> $(BUILD)/tests/unit/test_<x>, linked
+# with every project library.  Test helpers (programs the integration tests
+# run) live in tests/lib/<name>.c -> $(BUILD)/tests/lib/<name>.
+# Fuzz targets: tests/fuzz/fuzz_<x>.c, built by clang with libFuzzer.
+PROJECT_LIBS = $(APPKIT_LIB) $(SERVICE_LIBS) $(LIBRING)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(PROJECT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROJECT_LIBS) $(LIBS) $(TEST_LIBS)
+
+HELPER_SRCS := $(wildcard tests/lib/*.c)
+HELPER_BINS := $(HELPER_SRCS:%.c=$(BUILD)/%)
+$(BUILD)/tests/lib/%: $(BUILD)/tests/lib/%.o $(PROJECT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROJECT_LIBS) $(LIBS) $(TEST_LIBS)
+TEST_BINS += $(UNIT_BINS) $(HELPER_BINS)
+
+# libFuzzer: each target links the project sources it needs, rebuilt with
+# clang's fuzzer instrumentation into $(BUILD)/fuzz.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+FUZZ_LIB_SRCS = $(LIBRING_SRCS) $(FUZZ_EXTRA_SRCS)
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LIBS)
