@@ -81,6 +81,11 @@ struct st_tx *st_tx_start(struct st_tree *t, uint16_t dom);
  * frees tx either way.  Returns 0 or -EAGAIN on conflict. */
 int st_tx_end(struct st_tree *t, struct st_tx *tx, bool commit);
 
+/* For the fuzzer: serve an already connected socket as domain domid (the
+ * server owns fd from now on).  Returns 0 or -ENOMEM. */
+struct ring_store_server;
+int st_server_adopt(struct ring_store_server *srv, int fd, uint16_t domid);
+
 /* Permission letter <-> bits. */
 int st_perm_from_char(char c);
 char st_perm_to_char(unsigned bits);

@@ -921,13 +921,15 @@ serve(struct ring_store_server *srv, struct conn *c)
 	}
 }
 
+static struct conn *conn_add(struct ring_store_server *srv, int fd,
+			     pid_t pid, uint16_t domid);
+
 static void
 accept_all(struct ring_store_server *srv)
 {
 	for (int i = 0; i < 16; i++) {
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
-		struct epoll_event ev;
 		struct conn *c;
 		int fd = accept4(srv->lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -940,29 +942,45 @@ accept_all(struct ring_store_server *srv)
 		}
 		if (srv->nconns >= MAX_CONNS ||
 		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-		    (c = calloc(1, sizeof(*c))) == NULL) {
+		    (c = conn_add(srv, fd, cr.pid, resolve(srv, cr.pid)))
+		    == NULL) {
 			ring_log(RING_LOG_WARN, "msg=\"store client refused\""
 				 " conns=%u", srv->nconns);
 			close(fd);
 			continue;
 		}
-		c->fd = fd;
-		c->pid = cr.pid;
-		c->domid = resolve(srv, cr.pid);
-		c->mask = EPOLLIN;
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = srv->conns;
-		srv->conns = c;
-		srv->nconns++;
 		ring_log(RING_LOG_DEBUG, "msg=\"store client\" pid=%d "
 			 "domid=%u", (int)c->pid, c->domid);
 	}
+}
+
+static struct conn *
+conn_add(struct ring_store_server *srv, int fd, pid_t pid, uint16_t domid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->pid = pid;
+	c->domid = domid;
+	c->mask = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->nconns++;
+	return c;
+}
+
+int
+st_server_adopt(struct ring_store_server *srv, int fd, uint16_t domid)
+{
+	return conn_add(srv, fd, 0, domid) ? 0 : -ENOMEM;
 }
 
 int
