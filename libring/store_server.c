@@ -617,8 +617,17 @@ op_tx_start(struct ring_store_server *srv, struct conn *c,
 
 	if (h->tx_id != 0)
 		return -EBUSY;
-	if (c->domid != 0 && c->ntx >= srv->max_tx)
-		return -ENOSPC;
+	if (c->domid != 0) {
+		/* Per domain, not per connection: each open transaction is a
+		 * snapshot of the whole tree. */
+		unsigned open = 0;
+
+		for (struct conn *o = srv->conns; o != NULL; o = o->next)
+			if (!o->dead && o->domid == c->domid)
+				open += o->ntx;
+		if (open >= srv->max_tx)
+			return -ENOSPC;
+	}
 	if (c->ntx == c->captx) {
 		unsigned cap = c->captx ? c->captx * 2 : 4;
 		struct conn_tx *a = realloc(c->tx, cap * sizeof(*a));

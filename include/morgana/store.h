@@ -173,7 +173,7 @@ int ring_store_wait_watch(struct ring_store *st, int timeout_ms, char **path,
 			  char **token);
 
 /* Start a transaction: *tx is its id for the calls above.  Blocks.
- * Returns 0, -ENOSPC (too many open on this connection), -EPIPE, -EPROTO. */
+ * Returns 0, -ENOSPC (too many open for this domain), -EPIPE, -EPROTO. */
 int ring_store_tx_start(struct ring_store *st, uint32_t *tx);
 
 /*

@@ -33,7 +33,7 @@ struct ring_store_server_opts {
 	unsigned max_nodes;	/* nodes owned per domain [1000] -> ENOSPC */
 	unsigned max_value;	/* value bytes [2048] -> E2BIG */
 	unsigned max_watches;	/* watches per connection [128] -> E2BIG */
-	unsigned max_tx;	/* open transactions per connection [10]
+	unsigned max_tx;	/* open transactions per domain [10]
 				 * -> ENOSPC */
 	size_t :0;
 };

@@ -50,7 +50,8 @@ static int
 setup(void **state)
 {
 	struct ring_store_server_opts o = { .sz = sizeof(o), .path = sock,
-					    .max_nodes = 50 };
+					    .max_nodes = 50, .max_watches = 5,
+					    .max_tx = 3 };
 	(void)state;
 	snprintf(sock, sizeof(sock), "/tmp/test_store.%d.sock", (int)getpid());
 	assert_int_equal(ring_store_server_open(&o, &srv), 0);
@@ -437,6 +438,24 @@ domain1(int go)
 		rc = ring_store_write(st, 0, path, "", 0);
 	}
 	CHECK(rc == -ENOSPC);
+	/* Watch and transaction quotas (5 and 3 in this server). */
+	uint32_t tx;
+	char *p, *t;
+
+	for (int i = 0; i < 5; i++) {
+		char tok[8];
+
+		snprintf(tok, sizeof(tok), "t%d", i);
+		CHECK(ring_store_watch(st, "device", tok) == 0);
+	}
+	CHECK(ring_store_watch(st, "device", "t5") == -E2BIG);
+	while (ring_store_next_watch(st, &p, &t) == 1) {
+		free(p);
+		free(t);
+	}
+	for (int i = 0; i < 3; i++)
+		CHECK(ring_store_tx_start(st, &tx) == 0);
+	CHECK(ring_store_tx_start(st, &tx) == -ENOSPC);
 	ring_store_close(st);
 	/* A child process of domain 1 is domain 1. */
 	gc = fork();
