@@ -3,8 +3,11 @@
  * server (through a socketpair, as dom0 or as domain 1), and the same bytes
  * through the client's reply decoders.  Must never crash, hang or leak.
  *
- * Input: byte 0 picks the identity (bit 0) and which decoder gets the rest;
- * the remaining bytes are the stream.
+ * Input: byte 0 bit 0 picks the identity (dom0 or domain 1).  With bit 1
+ * clear the remaining bytes are the raw stream; with it set they are
+ * records [type][tx_id][len lo][len hi][payload...] turned into messages
+ * with a correct header, so the fuzzer reaches the request handlers
+ * instead of spending its time guessing lengths.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <xen/io/xs_wire.h>
 
 #include "morgana/log.h"
 #include "morgana/store_server.h"
@@ -45,9 +50,37 @@ decoders(const uint8_t *data, size_t size)
 		ring_store_free_names(names, n);
 }
 
+/* Records -> well-framed messages; returns the stream's length. */
+static size_t
+frame(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	size_t o = 0;
+
+	while (n >= 4) {
+		struct xsd_sockmsg h = { in[0], (uint32_t)o, in[1],
+					 (uint32_t)(in[2] | in[3] << 8) };
+
+		in += 4;
+		n -= 4;
+		if (h.len > n)
+			h.len = (uint32_t)n;
+		if (h.len > XENSTORE_PAYLOAD_MAX)
+			h.len = XENSTORE_PAYLOAD_MAX;
+		if (o + sizeof(h) + h.len > cap)
+			break;
+		memcpy(out + o, &h, sizeof(h));
+		memcpy(out + o + sizeof(h), in, h.len);
+		o += sizeof(h) + h.len;
+		in += h.len;
+		n -= h.len;
+	}
+	return o;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static uint8_t framed[1 << 20];
 	static char path[64];
 	struct ring_store_server_opts o = { .sz = sizeof(o), .path = path,
 					    .max_nodes = 64 };
@@ -70,6 +103,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (st_server_adopt(srv, sv[0], data[0] & 1) < 0)
 		abort();
+	if (data[0] & 2) {
+		size = 1 + frame(data + 1, size - 1, framed + 1,
+				 sizeof(framed) - 1);
+		data = framed;
+	}
 	/* Feed the stream, draining replies so only the store's own limits
 	 * decide, until it is all in and the server has answered it. */
 	for (int round = 0; round < 10000; round++) {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -661,6 +662,35 @@ test_hostile_store(void **state)
 	}
 }
 
+static void
+test_socket_file(void **state)
+{
+	struct ring_store_server_opts o = { .sz = sizeof(o), .path = sock };
+	struct ring_store_server *s2;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat stb;
+	char stale[108];
+	int fd;
+	(void)state;
+
+	/* A live server keeps its socket; the socket is 0600. */
+	assert_int_equal(ring_store_server_open(&o, &s2), -EADDRINUSE);
+	assert_int_equal(stat(sock, &stb), 0);
+	assert_int_equal(stb.st_mode & 0777, 0600);
+	o.sz = 4;
+	assert_int_equal(ring_store_server_open(&o, &s2), -EINVAL);
+	/* A stale socket file (nobody listening) is replaced. */
+	snprintf(stale, sizeof(stale), "/tmp/test_store.%d.stale", (int)getpid());
+	strcpy(sa.sun_path, stale);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	o = (struct ring_store_server_opts){ .sz = sizeof(o), .path = stale };
+	assert_int_equal(ring_store_server_open(&o, &s2), 0);
+	ring_store_server_close(s2);
+	assert_int_equal(access(stale, F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -674,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_hostile_store),
+		cmocka_unit_test(test_socket_file),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
