@@ -124,7 +124,9 @@ ring_link__recv(int fd, void *buf, size_t cap, int *fds, unsigned *nfds)
 				close(f);
 		}
 	}
-	if (bad || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+	/* An empty record reads like EOF; one that carried fds is not. */
+	if (bad || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    (n == 0 && *nfds > 0)) {
 		ring_link__close_fds(fds, *nfds);
 		*nfds = 0;
 		return -EPROTO;
