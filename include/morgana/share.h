@@ -23,10 +23,16 @@
  *   - Read-only grants come from a second arena, sealed with
  *     F_SEAL_FUTURE_WRITE before it is sent: the peer cannot map it
  *     writable, nor mprotect it writable.
- *   - Arenas and event channel fds travel over one unix stream socket per
- *     device (the "link"), by SCM_RIGHTS.  Each side checks the other with
- *     SO_PEERCRED against the pid the toolstack recorded for that domid.
- *     The link is also the liveness signal: EOF means the peer died.
+ *   - Arenas and event channel fds travel over one unix SOCK_SEQPACKET
+ *     connection per device (the "link"), by SCM_RIGHTS, in fixed-size
+ *     records (libring/shm/share_internal.h, docs/transport.md).  Each
+ *     side checks the other with SO_PEERCRED against the pid the toolstack
+ *     recorded for that domid.  The link is also the liveness signal: EOF
+ *     means the peer died.
+ *   - The backend maps each arena whole, once, when it accepts the link;
+ *     ring_peer_map checks and marks the grant entry and returns a pointer
+ *     into that mapping.  The arenas themselves are the isolation: the
+ *     grant table is honoured by a well-behaved backend, not enforced.
  * Deploy mode (libring/xen): gntalloc, gntdev and evtchn; no link.
  *
  * A peer's arena only ever holds pages granted to that peer, so a hostile
@@ -58,13 +64,16 @@ struct ring_share_opts {
 
 /*
  * Frontend: make the arenas for sharing with domain `peer`.
- * opts may be NULL.  Returns 0 or -errno.
+ * opts may be NULL.  rw_pages + ro_pages is at most 65536; the first
+ * ceil((rw_pages + ro_pages) / 512) pages of the rw arena hold the grant
+ * table, so rw_pages must exceed that.  Returns 0, -EINVAL for bad opts
+ * (or opts->sz too small), -ENOMEM, or -errno from memfd_create/mmap.
  */
 int ring_share_open(uint16_t peer, const struct ring_share_opts *opts,
 		    struct ring_share **out);
 
 /*
- * Grant one zeroed page to the peer.  *ref is what goes in the store;
+ * Grant one zeroed page to the peer (XSA-403).  *ref is what goes in the store;
  * *addr is the granter's own writable mapping (valid until revoke or
  * close).  readonly: the peer may only map it read-only.
  * Returns 0, -ENOSPC when the arena is full, or -errno.
@@ -81,8 +90,12 @@ int ring_share_revoke(struct ring_share *s, uint32_t ref);
 
 /*
  * Allocate an unbound event channel for the peer (xenevtchn
- * bind_unbound_port).  The returned end is owned by the caller; close it
- * with ring_evtchn_close.  Its port goes in the store.  Returns 0 or -errno.
+ * bind_unbound_port).  Ports count 1, 2, ... per share.  The returned end
+ * is owned by the caller; close it with ring_evtchn_close (the share
+ * keeps its own copies of the fds to send on a later (re)connect).  Its
+ * port goes in the store.  If the link is up the channel is sent at once
+ * (never blocks).  Returns 0, -ENOSPC after 1024 channels, -EAGAIN if the
+ * link's send buffer is full (no channel is made), or -errno.
  */
 int ring_share_evtchn(struct ring_share *s, struct ring_evtchn **out);
 
@@ -90,9 +103,14 @@ int ring_share_evtchn(struct ring_share *s, struct ring_evtchn **out);
  * Dev mode: connect to the backend's link socket at `path`, check with
  * SO_PEERCRED that the listener is `peer_pid`, and send the arenas and the
  * channels made so far, tagged with `device` (the frontend's device path,
- * e.g. "device/kv/0"), and our own domid `self`.  Channels allocated later
- * are sent as they are made.  Blocks only on the local connect.
- * Returns 0, -EPERM if the listener is not peer_pid, -ECONNREFUSED, -errno.
+ * e.g. "device/kv/0": 1..135 chars of [A-Za-z0-9_./-]), and our own domid
+ * `self`.  Channels allocated later are sent as they are made.  Nothing
+ * at all is sent to a listener that is not peer_pid.  Calling it again
+ * drops the old link and reconnects (e.g. to a restarted backend); the
+ * old backend's in-use marks are cleared, as Xen does for a dead domain.
+ * Blocks only on the local connect.
+ * Returns 0, -EPERM if the listener is not peer_pid, -EINVAL for a bad
+ * device, -ENAMETOOLONG, -ENOENT/-ECONNREFUSED if nobody listens, -errno.
  * Deploy mode: returns 0 and does nothing.
  */
 int ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
@@ -100,20 +118,30 @@ int ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
 
 /*
  * Dev mode: the link's fd, readable (EOF) when the backend went away;
- * -1 if not connected.  ring_share_alive() returns 0 while the backend is
- * there, -EPIPE once it has gone.
+ * -1 if not connected.  ring_share_alive() never blocks; it returns 0
+ * while the backend is there, -EPIPE once it has gone (from then on; the
+ * gone backend's GTF_reading/GTF_writing marks are cleared so that its
+ * pages can be revoked), -ENOTCONN if never connected.  Anything the
+ * backend sends on the link is discarded.
  */
 int ring_share_fd(const struct ring_share *s);
 int ring_share_alive(struct ring_share *s);
 
-/* Revoke everything, unmap, close the link.  NULL is ok. */
+/* Revoke everything (best effort: pages still mapped stay alive in the
+ * backend's mapping, never reused), unmap, close the link.  NULL is ok. */
 void ring_share_close(struct ring_share *s);
 
 /*
  * Backend: listen for links at `path` (a unix socket, created 0600;
- * a stale socket file is replaced).  Returns 0 or -errno.
+ * a stale socket file is replaced, any other file is not: -EEXIST).
+ * Returns 0, -EEXIST, -ENAMETOOLONG, or -errno.
  */
 int ring_listener_open(const char *path, struct ring_listener **out);
+/*
+ * An fd (an epoll set, owned by the listener) that is readable while a
+ * connection waits to be accepted or an accepted one has data: call
+ * ring_listener_accept until it returns -EAGAIN.
+ */
 int ring_listener_fd(const struct ring_listener *l);
 
 /*
@@ -124,10 +152,17 @@ typedef int ring_authorize_fn(void *arg, uint16_t domid, pid_t pid);
 
 /*
  * Accept one pending link and receive its hello (domid, device, fds).
- * The sender's SO_PEERCRED pid and claimed domid go to authorize; a
- * refused or malformed hello is closed with one log line.
- * Returns 0 with *out set, -EAGAIN if no complete link is pending,
- * -EPERM if refused, -EPROTO if malformed, or -errno.
+ * Never blocks: connections whose hello has not arrived are kept (up to
+ * 16; the oldest is dropped beyond) and tried again on the next call.
+ * The sender's SO_PEERCRED pid and claimed domid go to authorize (must
+ * not be NULL); a refused or malformed hello is closed with one log line,
+ * and every fd it carried is closed.  The arenas must be memfds of the
+ * announced size, sealed against shrinking and growing, the read-only one
+ * also with F_SEAL_FUTURE_WRITE (or F_SEAL_WRITE).
+ * Returns 0 with *out set (owned by the caller: ring_peer_close),
+ * -EAGAIN if no complete link is pending, -EPERM if refused, -EPROTO if
+ * malformed, -EINVAL if authorize is NULL, or -errno.  After -EPERM or
+ * -EPROTO other links may be pending: call again.
  */
 int ring_listener_accept(struct ring_listener *l, ring_authorize_fn *authorize,
 			 void *arg, struct ring_peer **out);
@@ -138,20 +173,29 @@ const char *ring_peer_device(const struct ring_peer *p);
 
 /*
  * The link fd: readable when the frontend sent more channels or went away.
- * Then call ring_peer_process: 0 if still alive, -EPIPE once the frontend
- * has gone, -EPROTO for a malformed message (drop the peer).
+ * Then call ring_peer_process (never blocks; handles up to 64 records per
+ * call, so call again while the fd stays readable): 0 if still alive,
+ * -EPIPE once the frontend has gone, -EPROTO for a malformed record, a
+ * port sent twice, or fds that are not non-blocking eventfds (logged
+ * once; drop the peer).  Both results are sticky.
  */
 int ring_peer_fd(const struct ring_peer *p);
 int ring_peer_process(struct ring_peer *p);
 
 /*
- * Map the page `ref` the peer granted us.  writable=false maps it
- * read-only.  Returns 0 with *addr (RING_PAGE_SIZE bytes, valid until
- * unmap or close), -EPERM if ref is not granted to us or is read-only and
- * writable was asked, -EINVAL for a ref outside the arenas.
+ * Map the page `ref` the peer granted us: check its grant entry (permit,
+ * our domid, writable if asked) and set GTF_reading (and GTF_writing) in
+ * one compare-and-swap.  writable=false gives a read-only view.
+ * A ref may be mapped several times; each map needs an unmap, and the
+ * entry stays marked in use (writing too, if any map was writable) until
+ * the last one.  Returns 0 with *addr (RING_PAGE_SIZE bytes, valid until
+ * unmap or close), -EPERM if ref is not granted to us, is read-only and
+ * writable was asked, or its entry is inconsistent, -EINVAL for a ref
+ * outside the arenas (the table's own pages included), -EOVERFLOW.
  */
 int ring_peer_map(struct ring_peer *p, uint32_t ref, bool writable,
 		  void **addr);
+/* Undo one ring_peer_map.  Returns 0, or -EINVAL if ref is not mapped. */
 int ring_peer_unmap(struct ring_peer *p, uint32_t ref);
 
 /*
@@ -168,13 +212,16 @@ int ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
 /*
  * Bind the peer's event channel `port` (xenevtchn bind_interdomain).
  * Returns 0, -EAGAIN if that port has not arrived on the link yet (call
- * ring_peer_process first), -ENOENT if the peer has no such port, -errno.
- * The returned end is the caller's; close it with ring_evtchn_close.
+ * ring_peer_process first), -ENOENT if the peer has no such port (port 0,
+ * beyond 1024, or the link is gone and it never came), -EBUSY if already
+ * bound, -errno.  The returned end is the caller's; close it with
+ * ring_evtchn_close.
  */
 int ring_peer_bind(struct ring_peer *p, uint32_t port,
 		   struct ring_evtchn **out);
 
-/* Unmap everything and close the link.  NULL is ok. */
+/* Clear our in-use marks, unmap everything, close the link and unbound
+ * channels.  NULL is ok. */
 void ring_peer_close(struct ring_peer *p);
 
 #endif /* MORGANA_SHARE_H */
