@@ -13,6 +13,7 @@
 # Variables: CC (gcc or clang), BUILD (output dir), WERROR=1 (-Werror),
 # SANITIZE=1 (-fsanitize=address,undefined), TRANSPORT=shm (libring's).
 
+SHELL     := /bin/bash
 BUILD     ?= build
 TRANSPORT ?= shm
 CC        ?= cc
@@ -82,6 +83,12 @@ deps:
 	  echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all present"; fi
+
+# The main job: until the www example exists, the most complete example
+# that runs (ringecho: store, handshake, grants, channels, rings).
+up: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/bin/ringecho --pairs 10000000
 
 clean:
 	rm -rf $(BUILD) build-*

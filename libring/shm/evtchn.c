@@ -5,12 +5,21 @@
  * us, and tx, which we write to wake the peer.  The peer holds the same
  * two with the roles swapped.  An eventfd counter coalesces any number of
  * writes into one readable state, which is what Xen's pending bit does.
+ *
+ * The peer holds the same open file descriptions, so it can clear
+ * O_NONBLOCK on them (F_SETFL acts on the description, not the fd).  Reads
+ * therefore use preadv2(RWF_NOWAIT), a per-call flag the peer cannot
+ * change.  eventfd writes do not support RWF_NOWAIT, so notify re-asserts
+ * O_NONBLOCK before writing; a peer racing that with F_SETFL while also
+ * saturating its own counter could still block one write (known limit).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "morgana/evtchn.h"
@@ -96,10 +105,36 @@ ring_evtchn_port(const struct ring_evtchn *ev)
 	return ev->port;
 }
 
+/* Read the counter without ever blocking, whatever the peer did to the
+ * file status flags.  Returns 1 (consumed), 0 (nothing), or -errno. */
+static int
+evtchn_read_nowait(int fd)
+{
+	uint64_t v;
+	struct iovec io = { .iov_base = &v, .iov_len = sizeof(v) };
+
+	if (preadv2(fd, &io, 1, -1, RWF_NOWAIT) == sizeof(v))
+		return 1;
+	if (errno == EAGAIN)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	/* A kernel without RWF_NOWAIT on eventfd (before 5.10). */
+	if (read(fd, &v, sizeof(v)) == sizeof(v))
+		return 1;
+	return errno == EAGAIN ? 0 : -errno;
+}
+
 int
 ring_evtchn_notify(struct ring_evtchn *ev)
 {
 	uint64_t one = 1;
+	int fl = fcntl(ev->tx, F_GETFL);
+
+	if (fl >= 0 && !(fl & O_NONBLOCK)) {
+		/* Only the peer clears it: restore before we write. */
+		fcntl(ev->tx, F_SETFL, fl | O_NONBLOCK);
+	}
 
 	/* EAGAIN means the counter is saturated: the peer is woken anyway. */
 	if (write(ev->tx, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -116,26 +151,19 @@ ring_evtchn_fd(const struct ring_evtchn *ev)
 int
 ring_evtchn_consume(struct ring_evtchn *ev)
 {
-	uint64_t v;
-
-	if (read(ev->rx, &v, sizeof(v)) < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	return 1;
+	return evtchn_read_nowait(ev->rx);
 }
 
 int
 ring_evtchn_wait(struct ring_evtchn *ev, int timeout_ms)
 {
 	struct pollfd p = { .fd = ev->rx, .events = POLLIN };
-	uint64_t v;
 	int n;
 
 	for (;;) {
 		/* Try first: a pending notification costs one syscall. */
-		if (read(ev->rx, &v, sizeof(v)) == sizeof(v))
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
+		if ((n = evtchn_read_nowait(ev->rx)) != 0)
+			return n < 0 ? n : 0;
 		n = poll(&p, 1, timeout_ms);
 		if (n < 0)
 			return -errno;
