@@ -271,10 +271,11 @@ ring_front_get(struct ring_front *f, void *rsp, size_t len)
 
 		/*
 		 * RING_RESPONSE_PROD_OVERFLOW, tightened: a back end can only
-		 * answer requests we made, so it may never run past them.
+		 * answer requests we published, so it may never run past
+		 * them (queued but unpushed slots are still ours).
 		 */
 		if ((uint32_t)(prod - f->rsp_cons) >
-		    (uint32_t)(f->req_prod_pvt - f->rsp_cons)) {
+		    (uint32_t)(f->req_prod_pub - f->rsp_cons)) {
 			f->broken = true;
 			return -EPROTO;
 		}
