@@ -427,45 +427,49 @@ ring_back_final_check(struct ring_back *b)
  *   name_front_put(f, const req *)        name_back_get(b, req *)
  *   name_front_get(f, rsp *)              name_back_put(b, const rsp *)
  *   name_nr_ents(size)
- * Return values are those of the generic calls.
+ * Return values are those of the generic calls.  A file may use any subset
+ * of the wrappers (they are marked unused so clang's -Wunused-function
+ * stays quiet about the rest).
  */
+#define RING__WRAPPER static inline __attribute__((unused))
+
 #define RING_DEFINE(name, req_type, rsp_type)                                \
 	union name##_slot {                                                  \
 		req_type req;                                                \
 		rsp_type rsp;                                                \
 	};                                                                   \
-	static inline uint32_t name##_nr_ents(size_t size)                   \
+	RING__WRAPPER uint32_t name##_nr_ents(size_t size)                   \
 	{                                                                    \
 		return ring_nr_ents(size, sizeof(union name##_slot));        \
 	}                                                                    \
-	static inline int name##_front_init(struct ring_front *f, void *p,  \
+	RING__WRAPPER int name##_front_init(struct ring_front *f, void *p,  \
 					    size_t size)                     \
 	{                                                                    \
 		return ring_front_init(f, p, size,                           \
 				       sizeof(union name##_slot));           \
 	}                                                                    \
-	static inline int name##_back_attach(struct ring_back *b, void *p,  \
+	RING__WRAPPER int name##_back_attach(struct ring_back *b, void *p,  \
 					     size_t size)                    \
 	{                                                                    \
 		return ring_back_attach(b, p, size,                          \
 					sizeof(union name##_slot));          \
 	}                                                                    \
-	static inline int name##_front_put(struct ring_front *f,            \
+	RING__WRAPPER int name##_front_put(struct ring_front *f,            \
 					   const req_type *r)                \
 	{                                                                    \
 		return ring_front_put(f, r, sizeof(*r));                     \
 	}                                                                    \
-	static inline int name##_front_get(struct ring_front *f,            \
+	RING__WRAPPER int name##_front_get(struct ring_front *f,            \
 					   rsp_type *r)                      \
 	{                                                                    \
 		return ring_front_get(f, r, sizeof(*r));                     \
 	}                                                                    \
-	static inline int name##_back_get(struct ring_back *b,              \
+	RING__WRAPPER int name##_back_get(struct ring_back *b,              \
 					  req_type *r)                       \
 	{                                                                    \
 		return ring_back_get(b, r, sizeof(*r));                      \
 	}                                                                    \
-	static inline int name##_back_put(struct ring_back *b,              \
+	RING__WRAPPER int name##_back_put(struct ring_back *b,              \
 					  const rsp_type *r)                 \
 	{                                                                    \
 		return ring_back_put(b, r, sizeof(*r));                      \
