@@ -262,6 +262,8 @@ ring_front_push(struct ring_front *f)
 static inline int
 ring_front_get(struct ring_front *f, void *rsp, size_t len)
 {
+	const unsigned char *src;
+
 	if (f->broken)
 		return -EPROTO;
 	if (f->rsp_cons == f->rsp_prod_seen) {
@@ -271,10 +273,11 @@ ring_front_get(struct ring_front *f, void *rsp, size_t len)
 
 		/*
 		 * RING_RESPONSE_PROD_OVERFLOW, tightened: a back end can only
-		 * answer requests we made, so it may never run past them.
+		 * answer requests we published, so it may never run past
+		 * them (queued but unpushed slots are still ours).
 		 */
 		if ((uint32_t)(prod - f->rsp_cons) >
-		    (uint32_t)(f->req_prod_pvt - f->rsp_cons)) {
+		    (uint32_t)(f->req_prod_pub - f->rsp_cons)) {
 			f->broken = true;
 			return -EPROTO;
 		}
@@ -282,10 +285,16 @@ ring_front_get(struct ring_front *f, void *rsp, size_t len)
 		if (prod == f->rsp_cons)
 			return 0;
 	}
-	if (len > f->slot_sz)
-		len = f->slot_sz;
-	memcpy(rsp, f->slots +
-	       (size_t)(f->rsp_cons & (f->nr_ents - 1)) * f->slot_sz, len);
+	src = f->slots + (size_t)(f->rsp_cons & (f->nr_ents - 1)) * f->slot_sz;
+	/*
+	 * Two calls, not a clamped length: inlined from RING_DEFINE, len is
+	 * a constant and the common branch becomes a fixed-size copy rather
+	 * than a call to memcpy with a run-time length.
+	 */
+	if (len <= f->slot_sz)
+		memcpy(rsp, src, len);
+	else
+		memcpy(rsp, src, f->slot_sz);
 	f->rsp_cons++;
 	return 1;
 }
@@ -325,6 +334,8 @@ ring_front_final_check(struct ring_front *f)
 static inline int
 ring_back_get(struct ring_back *b, void *req, size_t len)
 {
+	const unsigned char *src;
+
 	if (b->broken)
 		return -EPROTO;
 	if (b->req_cons == b->req_prod_seen) {
@@ -349,10 +360,12 @@ ring_back_get(struct ring_back *b, void *req, size_t len)
 	/* Per request: RING_REQUEST_CONS_OVERFLOW. */
 	if ((uint32_t)(b->req_cons - b->rsp_prod_pvt) >= b->nr_ents)
 		return 0;
-	if (len > b->slot_sz)
-		len = b->slot_sz;
-	memcpy(req, b->slots +
-	       (size_t)(b->req_cons & (b->nr_ents - 1)) * b->slot_sz, len);
+	src = b->slots + (size_t)(b->req_cons & (b->nr_ents - 1)) * b->slot_sz;
+	/* Fixed-size copy when inlined (see ring_front_get). */
+	if (len <= b->slot_sz)
+		memcpy(req, src, len);
+	else
+		memcpy(req, src, b->slot_sz);
 	b->req_cons++;
 	return 1;
 }
@@ -426,45 +439,49 @@ ring_back_final_check(struct ring_back *b)
  *   name_front_put(f, const req *)        name_back_get(b, req *)
  *   name_front_get(f, rsp *)              name_back_put(b, const rsp *)
  *   name_nr_ents(size)
- * Return values are those of the generic calls.
+ * Return values are those of the generic calls.  A file may use any subset
+ * of the wrappers (they are marked unused so clang's -Wunused-function
+ * stays quiet about the rest).
  */
+#define RING__WRAPPER static inline __attribute__((unused))
+
 #define RING_DEFINE(name, req_type, rsp_type)                                \
 	union name##_slot {                                                  \
 		req_type req;                                                \
 		rsp_type rsp;                                                \
 	};                                                                   \
-	static inline uint32_t name##_nr_ents(size_t size)                   \
+	RING__WRAPPER uint32_t name##_nr_ents(size_t size)                   \
 	{                                                                    \
 		return ring_nr_ents(size, sizeof(union name##_slot));        \
 	}                                                                    \
-	static inline int name##_front_init(struct ring_front *f, void *p,  \
+	RING__WRAPPER int name##_front_init(struct ring_front *f, void *p,  \
 					    size_t size)                     \
 	{                                                                    \
 		return ring_front_init(f, p, size,                           \
 				       sizeof(union name##_slot));           \
 	}                                                                    \
-	static inline int name##_back_attach(struct ring_back *b, void *p,  \
+	RING__WRAPPER int name##_back_attach(struct ring_back *b, void *p,  \
 					     size_t size)                    \
 	{                                                                    \
 		return ring_back_attach(b, p, size,                          \
 					sizeof(union name##_slot));          \
 	}                                                                    \
-	static inline int name##_front_put(struct ring_front *f,            \
+	RING__WRAPPER int name##_front_put(struct ring_front *f,            \
 					   const req_type *r)                \
 	{                                                                    \
 		return ring_front_put(f, r, sizeof(*r));                     \
 	}                                                                    \
-	static inline int name##_front_get(struct ring_front *f,            \
+	RING__WRAPPER int name##_front_get(struct ring_front *f,            \
 					   rsp_type *r)                      \
 	{                                                                    \
 		return ring_front_get(f, r, sizeof(*r));                     \
 	}                                                                    \
-	static inline int name##_back_get(struct ring_back *b,              \
+	RING__WRAPPER int name##_back_get(struct ring_back *b,              \
 					  req_type *r)                       \
 	{                                                                    \
 		return ring_back_get(b, r, sizeof(*r));                      \
 	}                                                                    \
-	static inline int name##_back_put(struct ring_back *b,              \
+	RING__WRAPPER int name##_back_put(struct ring_back *b,              \
 					  const rsp_type *r)                 \
 	{                                                                    \
 		return ring_back_put(b, r, sizeof(*r));                      \

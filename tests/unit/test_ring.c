@@ -158,6 +158,37 @@ test_hostile_rsp_prod(void **state)
 	assert_int_equal(t_front_put(&f, &q), -EPROTO);
 }
 
+/*
+ * A back end can only answer requests it was shown: responses for requests
+ * queued but not yet pushed are impossible, and reading them would hand the
+ * front end its own half-written slot as a "response".
+ */
+static void
+test_hostile_rsp_prod_unpublished(void **state)
+{
+	struct ring_front f;
+	struct ring_sring *s = (struct ring_sring *)page;
+	struct req q = { 0 };
+	struct rsp r;
+	(void)state;
+
+	t_front_init(&f, page, sizeof(page));
+	t_front_put(&f, &q);
+	ring_front_push(&f);
+	t_front_put(&f, &q);			/* queued, not published */
+	atomic_store(&s->rsp_prod, 2);
+	assert_int_equal(t_front_get(&f, &r), -EPROTO);
+
+	/* One published request answered once is fine. */
+	t_front_init(&f, page, sizeof(page));
+	t_front_put(&f, &q);
+	ring_front_push(&f);
+	t_front_put(&f, &q);
+	atomic_store(&s->rsp_prod, 1);
+	assert_int_equal(t_front_get(&f, &r), 1);
+	assert_int_equal(t_front_get(&f, &r), 0);
+}
+
 static void
 test_wrap(void **state)
 {
@@ -197,6 +228,7 @@ main(void)
 		cmocka_unit_test(test_notify_exhaustive),
 		cmocka_unit_test(test_hostile_req_prod),
 		cmocka_unit_test(test_hostile_rsp_prod),
+		cmocka_unit_test(test_hostile_rsp_prod_unpublished),
 		cmocka_unit_test(test_wrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
