@@ -74,7 +74,8 @@ static const unsigned impl_fields[] = {
 struct pdev {
 	struct compose_device d;
 	char *over_name;
-	struct compose_ynode *f[DF_N];	/* borrowed from the tree */
+	struct compose_ynode *f[DF_N];	/* values, borrowed from the tree */
+	struct compose_ynode *k[DF_N];	/* their keys */
 	bool ok;			/* impl known, options valid */
 };
 
@@ -85,6 +86,7 @@ struct ctx {
 	size_t n_pdevs;
 	bool app_ok;
 	bool devs_complete;	/* every devices: entry made it to pdevs */
+	bool over_unresolved;	/* some `over` named no device */
 	int nomem;
 };
 
@@ -246,13 +248,17 @@ check_map(struct ctx *c, const struct compose_ynode *n, const char *what,
  * n is not a mapping.
  */
 static bool
-fields(struct ctx *c, const struct compose_ynode *n, const char *what,
-       const char *const *names, size_t count, struct compose_ynode **out)
+fields2(struct ctx *c, const struct compose_ynode *n, const char *what,
+	const char *const *names, size_t count, struct compose_ynode **out,
+	struct compose_ynode **keys)
 {
 	bool dup[MAP_MAX_ENTRIES];
 
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		out[i] = NULL;
+		if (keys)
+			keys[i] = NULL;
+	}
 	if (!check_map(c, n, what, dup))
 		return false;
 	for (size_t i = 0; i < n->n; i += 2) {
@@ -265,12 +271,21 @@ fields(struct ctx *c, const struct compose_ynode *n, const char *what,
 			;
 		if (f < count) {
 			out[f] = n->kids[i + 1];
+			if (keys)
+				keys[f] = n->kids[i];
 			continue;
 		}
 		err_at(c, k, "unknown field '%s' in %s", k->str, what);
 		hint_choices(c, k->str, names, count, "valid fields");
 	}
 	return true;
+}
+
+static bool
+fields(struct ctx *c, const struct compose_ynode *n, const char *what,
+       const char *const *names, size_t count, struct compose_ynode **out)
+{
+	return fields2(c, n, what, names, count, out, NULL);
 }
 
 static void
@@ -323,8 +338,8 @@ convert_value(struct ctx *c, const struct compose_ynode *n, const char *key,
 	if (rc) {
 		err_at(c, n, "key '%s': default '%s' is not a valid %s: %s", key,
 		       s, compose_key_type_name(type), why);
-		if (type == COMPOSE_KEY_BOOL && strcmp(why, "write true or false"))
-			hint(c, "this parser never reads yes/no as booleans; quote the value and use type: string if you meant text");
+		if (type == COMPOSE_KEY_BOOL)
+			hint(c, "write true or false");
 		return rc;
 	}
 	v->text = dup_str(c, buf);
@@ -569,7 +584,7 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 		}
 		if (f[DF_IFNAME] && (s = scalar(c, f[DF_IFNAME], "ifname"))) {
 			if (d->u.netd.backend == COMPOSE_NETD_VSWITCH) {
-				err_at(c, f[DF_IFNAME], "'ifname' does not apply to backend vswitch");
+				err_at(c, p->k[DF_IFNAME], "'ifname' does not apply to backend vswitch");
 				ok = false;
 			} else if (!ifname_ok(s)) {
 				err_at(c, f[DF_IFNAME], "invalid ifname '%s': 1 to 15 characters, no '/', ':' or spaces", s);
@@ -613,7 +628,7 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 			for (size_t i = 0; i < ARRAY_LEN(direct_only); i++) {
 				if (!f[direct_only[i]])
 					continue;
-				err_at(c, f[direct_only[i]],
+				err_at(c, p->k[direct_only[i]],
 				       "'%s' applies only to net: direct",
 				       dfield_names[direct_only[i]]);
 				hint(c, "net: socket uses the host's own network stack");
@@ -669,7 +684,7 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 		d->u.kvd.store = (enum compose_kv_store)e;
 		if (d->u.kvd.store == COMPOSE_KV_SEALED) {
 			if (f[DF_PATH]) {
-				err_at(c, f[DF_PATH], "'path' does not apply to store sealed");
+				err_at(c, p->k[DF_PATH], "'path' does not apply to store sealed");
 				hint(c, "a sealed store keeps its data in the store named by 'over'");
 				ok = false;
 			}
@@ -694,8 +709,8 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 			break;
 		}
 		if (f[DF_OVER] || f[DF_KEY_FILE]) {
-			struct compose_ynode *bad = f[DF_OVER] ? f[DF_OVER] :
-						    f[DF_KEY_FILE];
+			struct compose_ynode *bad = f[DF_OVER] ? p->k[DF_OVER] :
+						    p->k[DF_KEY_FILE];
 
 			err_at(c, bad, "'%s' applies only to store sealed",
 			       f[DF_OVER] ? "over" : "key_file");
@@ -740,7 +755,7 @@ parse_device(struct ctx *c, const struct compose_ynode *kn,
 		c->devs_complete = false;
 		return;
 	}
-	if (!fields(c, vn, what, dfield_names, DF_N, p->f)) {
+	if (!fields2(c, vn, what, dfield_names, DF_N, p->f, p->k)) {
 		c->devs_complete = false;
 		return;
 	}
@@ -783,7 +798,7 @@ parse_device(struct ctx *c, const struct compose_ynode *kn,
 	for (int i = 0; i < DF_N; i++) {
 		if (!p->f[i] || ((DF_COMMON | impl_fields[d->impl]) & (1u << i)))
 			continue;
-		compose_diag_err(c->d, p->f[i]->line, p->f[i]->col,
+		compose_diag_err(c->d, p->k[i]->line, p->k[i]->col,
 				 "field '%s' does not apply to impl %s",
 				 dfield_names[i], impl_names[d->impl]);
 		for (size_t j = 0; j < ARRAY_LEN(impl_names); j++)
@@ -942,6 +957,7 @@ cross_check(struct ctx *c)
 		want_net = p->d.impl == COMPOSE_IMPL_TCPIPD;
 		if (!(o = find_pdev(c, p->over_name))) {
 			p->ok = false;
+			c->over_unresolved = true;
 			if (!c->devs_complete)
 				continue;
 			err_at(c, on, "'over' names device '%s', which is not under 'devices:'",
@@ -981,7 +997,9 @@ cross_check(struct ctx *c)
 			o->d.sig = want_net ? COMPOSE_SIG_NET : COMPOSE_SIG_KV_RW;
 		}
 	}
-	for (size_t i = 0; i < c->n_pdevs && c->app_ok; i++) {
+	/* A typo in app.devices or in an `over` would also make its target
+	 * look unused: one error is enough. */
+	for (size_t i = 0; i < c->n_pdevs && c->app_ok && !c->over_unresolved; i++) {
 		struct pdev *p = &c->pdevs[i];
 
 		if (p->d.app_uses || p->d.consumer != SIZE_MAX)

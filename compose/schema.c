@@ -55,10 +55,10 @@ compose_parse_bool(const char *s, bool *out, const char **why)
 		*out = s[0] == 't';
 		return 0;
 	}
-	*why = "write true or false";
+	*why = "expected true or false";
 	for (size_t i = 0; i < sizeof(yaml11) / sizeof(yaml11[0]); i++)
 		if (!strcmp(s, yaml11[i]))
-			*why = "write true or false (YAML 1.1 spellings like yes/no/on/off are not accepted)";
+			*why = "YAML 1.1 spellings such as yes, no, on and off are not accepted";
 	return -EINVAL;
 }
 

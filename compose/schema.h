@@ -17,7 +17,8 @@
 /* Decimal only: optional '-', no '+', no leading zeros, no 0x, no
  * underscores, within int64. */
 int compose_parse_int(const char *s, int64_t *out, const char **why);
-/* Exactly "true" or "false". */
+/* Exactly "true" or "false"; YAML 1.1 spellings (yes, off, ...) get a
+ * dedicated explanation. */
 int compose_parse_bool(const char *s, bool *out, const char **why);
 /* Dotted quad, four decimal octets without leading zeros; with_prefix
  * requires a "/N" suffix (0..32) and forbids it otherwise. */

@@ -274,11 +274,17 @@ report_yaml_error(const yaml_parser_t *p, struct compose_diag *d)
 				 p->problem_offset);
 		return;
 	}
-	if (p->context)
+	if (p->context && (p->context_mark.line != p->problem_mark.line ||
+			   p->context_mark.column != p->problem_mark.column))
 		compose_diag_err(d, (unsigned)p->problem_mark.line + 1,
 				 (unsigned)p->problem_mark.column + 1,
-				 "%s (%s at line %u)", problem, p->context,
-				 (unsigned)p->context_mark.line + 1);
+				 "%s (%s at %u:%u)", problem, p->context,
+				 (unsigned)p->context_mark.line + 1,
+				 (unsigned)p->context_mark.column + 1);
+	else if (p->context)
+		compose_diag_err(d, (unsigned)p->problem_mark.line + 1,
+				 (unsigned)p->problem_mark.column + 1,
+				 "%s (%s)", problem, p->context);
 	else
 		compose_diag_err(d, (unsigned)p->problem_mark.line + 1,
 				 (unsigned)p->problem_mark.column + 1, "%s",
