@@ -1056,8 +1056,11 @@ finish(struct ctx *c)
 	size_t n = c->n_pdevs, *pos, done = 0;
 	bool *placed;
 
-	qsort(m->keys, m->n_keys, sizeof(*m->keys), cmp_key);
-	qsort(c->pdevs, n, sizeof(*c->pdevs), cmp_pdev);
+	/* qsort's pointer must not be NULL even for zero elements. */
+	if (m->n_keys)
+		qsort(m->keys, m->n_keys, sizeof(*m->keys), cmp_key);
+	if (n)
+		qsort(c->pdevs, n, sizeof(*c->pdevs), cmp_pdev);
 	if (!(m->devices = calloc(n + 1, sizeof(*m->devices))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -1118,7 +1121,9 @@ finish(struct ctx *c)
 	for (size_t i = 0; i < m->app.n_devices; i++)
 		m->services[done].deps[i] = pos[m->app.devices[i].device];
 	m->services[done].n_deps = m->app.n_devices;
-	qsort(m->services[done].deps, m->app.n_devices, sizeof(size_t), cmp_size);
+	if (m->app.n_devices)
+		qsort(m->services[done].deps, m->app.n_devices, sizeof(size_t),
+		      cmp_size);
 	m->n_services = done + 1;
 	free(pos);
 	free(placed);
