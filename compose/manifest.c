@@ -207,6 +207,11 @@ static bool
 check_map(struct ctx *c, const struct compose_ynode *n, const char *what,
 	  bool *dup)
 {
+	if (is_null(n)) {
+		err_at(c, n, "%s has no value", what);
+		hint(c, "write {} for an empty mapping");
+		return false;
+	}
 	if (n->kind != COMPOSE_Y_MAP) {
 		err_at(c, n, "%s must be a mapping, found %s", what,
 		       compose_ytree_kind_name(n));
@@ -244,7 +249,9 @@ check_map(struct ctx *c, const struct compose_ynode *n, const char *what,
 /*
  * Walk a mapping with fixed fields: out[i] gets the value node of
  * names[i] (NULL if absent).  Unknown fields are reported with the nearest
- * name, or with `special` hints for well-known mistakes.  Returns false if
+ * name, or the list of valid names.  keys (may be NULL) gets the key
+ * nodes the same way, for errors about a field rather than its value.
+ * Returns false if
  * n is not a mapping.
  */
 static bool

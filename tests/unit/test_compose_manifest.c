@@ -241,6 +241,8 @@ static const struct bad bads[] = {
 	/* wrong type */
 	{ "name: x\napp: {sources: a.c, start: s}\n",
 	  "2:16", "'sources' must be a list, found a string", "write sources: [a.c]" },
+	{ "name: x\n" APP "devices:\n",
+	  "3:9", "'devices' has no value", "write {} for an empty mapping" },
 	{ "name: x\napp: [a]\n",
 	  "2:6", "'app' must be a mapping, found a list", NULL },
 	{ "name: x\n" APP "keys:\n  k: {type: float}\n",
