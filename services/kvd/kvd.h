@@ -138,8 +138,8 @@ int kv_pack_dir(const char *dir, const char *out_file);
 
 /*
  * mmap a pack image read-only and validate it fully (header, checksum over
- * the whole image, every index record, key syntax, order, overlaps) before
- * serving.  Returns 0, -EPROTO for a malformed image, -EBADMSG for a bad
+ * the whole image, every index record, key syntax, order, value extents)
+ * before serving.  Returns 0, -EPROTO for a malformed image, -EBADMSG for a bad
  * checksum, -errno.
  */
 int kv_pack_open(const char *path, struct kv_store **out);
