@@ -23,7 +23,9 @@ static int
 dir_openat(struct kv_dir *d, const char *key, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+		/* openat2 refuses O_PATH with any flag it ignores. */
+		.flags = (uint64_t)(flags | O_CLOEXEC |
+				    ((flags & O_PATH) ? 0 : O_NOCTTY)),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;

@@ -71,8 +71,13 @@ kv_idx_finish(struct kv_idx *ix)
 	}
 	ix->n = j;
 	for (i = 0; i < ix->n; i++) {
-		char *k = ix->e[i].key, *p;
+		char k[KV_KEY_MAX], *p;
+		size_t kl = strlen(ix->e[i].key);
 
+		if (kl >= sizeof(k))
+			return -EPROTO;
+		/* A copy: cutting the key in place would make it find itself. */
+		memcpy(k, ix->e[i].key, kl + 1);
 		for (p = strchr(k, '/'); p != NULL; p = strchr(p + 1, '/')) {
 			const struct kv_idx_ent *e;
 
