@@ -67,7 +67,22 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 	(void)seed;
 	size = LLVMFuzzerMutate(data, size, max);
 	if (size >= 96) {
+		/* Keep the regions consistent too, so mutations land on the
+		 * index records rather than on the header's bounds checks. */
+		uint32_t n = (uint32_t)data[12] % 16;
+		uint64_t ilen = size - 96, doff, dlen;
+
+		if (ilen > n * 32u + data[24])
+			ilen = n * 32u + data[24];
+		doff = 96 + ilen;
+		dlen = size - doff;
 		memcpy(data, "MGKVPACK\1\0\0\0", 12);
+		memcpy(data + 12, &n, 4);
+		memcpy(data + 16, &(uint64_t){ 96 }, 8);
+		memcpy(data + 24, &ilen, 8);
+		memcpy(data + 32, &doff, 8);
+		memcpy(data + 40, &dlen, 8);
+		memset(data + 48, 0, 16);
 		crypto_generichash_init(&st, NULL, 0, 32);
 		crypto_generichash_update(&st, data, 64);
 		crypto_generichash_update(&st, zero, 32);
