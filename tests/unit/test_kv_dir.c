@@ -1,0 +1,185 @@
+/*
+ * dir confinement: "..", absolute paths, symlinks leading out and NUL bytes
+ * in keys are refused, both through the wrappers and at the backend itself;
+ * symlinks that stay inside the root are followed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "services/kvd/kvd.h"
+#include "test_kv_fake.h"
+
+static char tmp[64], root[128];
+static struct kv_store *s;
+
+static void
+write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	char p[256];
+	(void)state;
+
+	snprintf(tmp, sizeof(tmp), "/tmp/kvdir.XXXXXX");
+	if (mkdtemp(tmp) == NULL)
+		return -1;
+	snprintf(root, sizeof(root), "%s/root", tmp);
+	mkdir(root, 0755);
+	snprintf(p, sizeof(p), "%s/secret", tmp);	/* outside the root */
+	write_file(p, "secret");
+	snprintf(p, sizeof(p), "%s/in", root);
+	write_file(p, "inside");
+	snprintf(p, sizeof(p), "%s/sub", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/sub/out_rel", root);
+	if (symlink("../../secret", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/out_abs", root);
+	if (symlink(tmp, p) < 0)	/* absolute, to the parent */
+		return -1;
+	snprintf(p, sizeof(p), "%s/link_in", root);
+	if (symlink("sub/../in", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/fifo", root);
+	if (mkfifo(p, 0600) < 0)
+		return -1;
+	return kv_dir_open(root, &s) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+
+	kv_store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	return system(cmd);
+}
+
+static void
+test_dotdot(void **state)
+{
+	unsigned char buf[16];
+	uint64_t sz;
+	int kind;
+	(void)state;
+
+	assert_int_equal(kv_store_read(s, "../secret", 0, buf, 16, NULL),
+			 -EINVAL);
+	assert_int_equal(kv_store_read(s, "sub/../../secret", 0, buf, 16,
+				       NULL), -EINVAL);
+	assert_int_equal(kv_store_exists(s, "..", &kind), -EINVAL);
+	/* The backend refuses on its own too, without the wrapper. */
+	assert_int_equal(s->ops->read(s, "../secret", 0, buf, 16, &sz),
+			 -EINVAL);
+	assert_int_equal(s->ops->size(s, "..", &sz), -EINVAL);
+}
+
+static void
+test_absolute(void **state)
+{
+	unsigned char buf[16];
+	uint64_t sz;
+	(void)state;
+
+	assert_int_equal(kv_store_read(s, "/etc/passwd", 0, buf, 16, NULL),
+			 -EINVAL);
+	assert_int_equal(s->ops->read(s, "/etc/passwd", 0, buf, 16, &sz),
+			 -EINVAL);
+	assert_int_equal(kv_store_size(s, "/in", &sz), -EINVAL);
+}
+
+static void
+test_symlink_out(void **state)
+{
+	unsigned char buf[16];
+	uint64_t sz;
+	int kind;
+	(void)state;
+
+	assert_int_equal(kv_store_read(s, "sub/out_rel", 0, buf, 16, NULL),
+			 -EACCES);
+	assert_int_equal(kv_store_read(s, "out_abs/secret", 0, buf, 16, NULL),
+			 -EACCES);
+	assert_int_equal(kv_store_exists(s, "out_abs", &kind), -EACCES);
+	assert_int_equal(kv_store_size(s, "sub/out_rel", &sz), -EACCES);
+	assert_int_equal(kv_status_from_errno(-EACCES), KV_EDENIED);
+}
+
+static void
+test_symlink_in_and_listing(void **state)
+{
+	struct kv_entry *e;
+	unsigned char buf[16];
+	size_t n;
+	int r;
+	(void)state;
+
+	r = kv_store_read(s, "link_in", 0, buf, sizeof(buf), NULL);
+	assert_int_equal(r, 6);
+	assert_memory_equal(buf, "inside", 6);
+	/* Links out and the FIFO are not listed; the link in is. */
+	assert_int_equal(kv_store_list(s, "", &e, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(e[0].name, "in");
+	assert_string_equal(e[1].name, "link_in");
+	assert_string_equal(e[2].name, "sub");
+	kv_entries_free(e, n);
+	assert_int_equal(kv_store_list(s, "sub", &e, &n), 0);
+	assert_int_equal(n, 0);
+	kv_entries_free(e, n);
+	/* A FIFO is not a value, and reading it does not block. */
+	assert_int_equal(kv_store_read(s, "fifo", 0, buf, 16, NULL), -ENOENT);
+}
+
+static void
+test_nul_in_key(void **state)
+{
+	static struct fake_pages fp;
+	struct kv_server_ctx ctx;
+	struct kv_request q;
+	struct kv_response r;
+	(void)state;
+
+	fake_init(&fp, &ctx, s);
+	q = fake_req(&fp, KV_OP_GET, "in", 1, 0);
+	assert_int_equal(kv_handle(&ctx, &q, &r), 0);
+	assert_int_equal(r.status, KV_OK);
+	/* "in\0/../../secret\0": a C string would stop at "in". */
+	memcpy(fp.page[FAKE_KEY], "in\0/../../secret", 17);
+	q.key.length = 17;
+	assert_int_equal(kv_handle(&ctx, &q, &r), -EPROTO);
+	assert_int_equal(r.status, KV_EINVAL);
+	assert_int_equal(r.val, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dotdot),
+		cmocka_unit_test(test_absolute),
+		cmocka_unit_test(test_symlink_out),
+		cmocka_unit_test(test_symlink_in_and_listing),
+		cmocka_unit_test(test_nul_in_key),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
