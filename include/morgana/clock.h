@@ -161,7 +161,7 @@ clock_page_wall_ns(const void *page, uint64_t *ns)
  * Map a time page fd (as handed out by clockd) read-only.  The fd stays
  * the caller's; the mapping is the caller's until clock_page_unmap.
  * Returns 0 and stores the mapping in *page, or -errno (-EINVAL if the
- * file is smaller than a page).  Does not block.
+ * file is smaller than a page) with *page set to NULL.  Does not block.
  */
 static inline int
 clock_page_map(int fd, const void **page)
@@ -169,6 +169,7 @@ clock_page_map(int fd, const void **page)
 	struct stat st;
 	void *m;
 
+	*page = NULL;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_size < (off_t)CLOCK_PAGE_SIZE)

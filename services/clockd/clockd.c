@@ -34,6 +34,7 @@ struct clock_writer {
 	clock_realtime_fn *realtime;
 	void *realtime_arg;
 	uint32_t perturb_ppm;
+	bool no_clamp;
 	uint64_t rng;
 	/* The last (TSC, CLOCK_MONOTONIC) pair the rate is measured from. */
 	uint64_t base_tsc, base_mono;
@@ -194,7 +195,7 @@ publish(struct clock_writer *w, uint64_t t_s, uint64_t m_s, double rate_pub,
 		s_a = m_s + (uint64_t)((double)(t_a - t_s) * w->rate);
 		old = first ? 0 : scaled(w->p_sys, w->p_tsc, w->p_mul,
 					 w->p_shift, t_a);
-		if (old > s_a)
+		if (old > s_a && !w->no_clamp)
 			s_a = old;	/* the monotonicity clamp */
 	} else {
 		s_a = m_s;
@@ -323,6 +324,7 @@ clock_writer_open(const struct clock_writer_opts *opts,
 	}
 	w->tsc = !(OPT(no_tsc) && opts->no_tsc) && tsc_trusted();
 	w->perturb_ppm = OPT(perturb_ppm) ? opts->perturb_ppm : 0;
+	w->no_clamp = OPT(unsafe_no_clamp) && opts->unsafe_no_clamp;
 #undef OPT
 	w->rng = 0x9e3779b97f4a7c15ull ^ mono_now();
 

@@ -35,6 +35,8 @@ struct clock_writer_opts {
 	bool no_tsc;			/* force the clock_gettime fallback */
 	uint32_t perturb_ppm;		/* tests only: publish rates off by
 					 * up to this many ppm, at random */
+	bool unsafe_no_clamp;		/* tests only: drop the monotonicity
+					 * clamp (proves the test can fail) */
 };
 
 /*
