@@ -37,7 +37,8 @@ struct clock_loop {
 	size_t nfe, capfe;
 	uint64_t next_anchor;	/* CLOCK_MONOTONIC ns */
 	bool armed;
-	uint64_t armed_at;	/* CLOCK_MONOTONIC ns of the armed timeout */
+	uint64_t armed_dl;	/* what the armed timeout is for: the MCLOCK */
+	uint64_t armed_anchor;	/* deadline and the re-anchor time */
 	uint64_t gen;
 	struct __kernel_timespec ts;
 	struct clock_loop_stats st;
@@ -240,6 +241,7 @@ rearm(struct clock_loop *l)
 {
 	uint64_t dl = UINT64_MAX, want, pnow, know;
 	struct io_uring_sqe *sqe;
+	int rc;
 
 	for (size_t i = 0; i < l->nfe; i++) {
 		uint64_t d = clock_timers_next(l->fes[i].t);
@@ -256,9 +258,10 @@ rearm(struct clock_loop *l)
 		else if (dl - pnow < want - know)
 			want = know + (dl - pnow);
 	}
-	if (l->armed && l->armed_at == want) {
+	/* Compare what it is for, not the converted (jittery) time. */
+	if (l->armed && l->armed_dl == dl && l->armed_anchor == l->next_anchor) {
 		/* Still submit whatever else is queued (the step poll). */
-		int rc = io_uring_submit(&l->ring);
+		rc = io_uring_submit(&l->ring);
 
 		return rc < 0 ? rc : 0;
 	}
@@ -277,10 +280,11 @@ rearm(struct clock_loop *l)
 		io_uring_sqe_set_data64(sqe, (l->gen << 8) | TAG_TIMEOUT);
 	}
 	l->armed = true;
-	l->armed_at = want;
+	l->armed_dl = dl;
+	l->armed_anchor = l->next_anchor;
 	l->st.rearms++;
 	/* The timespec is read at submission: submit now, not later. */
-	int rc = io_uring_submit(&l->ring);
+	rc = io_uring_submit(&l->ring);
 	return rc < 0 ? rc : 0;
 }
 
