@@ -70,7 +70,8 @@ main(void)
 	printf("BENCH clock_gettime_ns %.2f ns\n", gt[RUNS / 2]);
 	printf("BENCH clock_read_ns %.2f ns\n", rd[RUNS / 2]);
 	printf("BENCH clock_read_vs_gettime %.2f x\n", rd[RUNS / 2] / gt[RUNS / 2]);
-	printf("# page mode: %s\n", clock_writer_uses_tsc(w) ? "tsc" : "clock_gettime");
+	printf("# page mode: %s (checksum %llu)\n", clock_writer_uses_tsc(w) ? "tsc" : "clock_gettime",
+	       (unsigned long long)(sink & 1));
 	clock_page_unmap(page);
 	clock_writer_close(w);
 	return 0;
