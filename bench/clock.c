@@ -1,0 +1,78 @@
+/*
+ * bench/clock.c - cost of reading MCLOCK from clockd's time page next to
+ * the baseline, clock_gettime(CLOCK_MONOTONIC) through the vDSO, in the
+ * same run.  Prints the median over RUNS runs of N reads each.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "morgana/clock.h"
+#include "services/clockd/clockd.h"
+
+#define RUNS 15
+#define N 1000000
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int
+main(void)
+{
+	struct clock_writer *w;
+	const void *page;
+	double rd[RUNS], gt[RUNS];
+	volatile uint64_t sink = 0;
+	int rc;
+
+	if ((rc = clock_writer_open(NULL, &w)) < 0) {
+		fprintf(stderr, "clock_writer_open: %d\n", rc);
+		return 1;
+	}
+	if ((rc = clock_page_map(clock_writer_fd(w), &page)) < 0) {
+		fprintf(stderr, "clock_page_map: %d\n", rc);
+		return 1;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0, v = 0;
+		struct timespec ts;
+
+		t0 = now_ns();
+		for (int i = 0; i < N; i++) {
+			clock_page_mono_ns(page, &v);
+			sink += v;
+		}
+		rd[r] = (double)(now_ns() - t0) / N;
+		t0 = now_ns();
+		for (int i = 0; i < N; i++) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			sink += (uint64_t)ts.tv_nsec;
+		}
+		gt[r] = (double)(now_ns() - t0) / N;
+	}
+	qsort(rd, RUNS, sizeof(rd[0]), cmp);
+	qsort(gt, RUNS, sizeof(gt[0]), cmp);
+	printf("BENCH clock_gettime_ns %.2f ns\n", gt[RUNS / 2]);
+	printf("BENCH clock_read_ns %.2f ns\n", rd[RUNS / 2]);
+	printf("BENCH clock_read_vs_gettime %.2f x\n", rd[RUNS / 2] / gt[RUNS / 2]);
+	printf("# page mode: %s (checksum %llu)\n", clock_writer_uses_tsc(w) ? "tsc" : "clock_gettime",
+	       (unsigned long long)(sink & 1));
+	clock_page_unmap(page);
+	clock_writer_close(w);
+	return 0;
+}
