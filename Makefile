@@ -45,6 +45,8 @@ DEPS_PKGS := build-essential gcc clang llvm libclang-rt-14-dev pkg-config make \
 	     libyaml-dev libxen-dev xenstore-utils iproute2 procps curl
 
 .PHONY: all test bench fuzz deps up clean
+# Keep objects that pattern rules chain through (tests, benches).
+.SECONDARY:
 all:
 
 # Order matters: prerequisites expand when read, so libraries come first.

@@ -34,7 +34,7 @@ for t in "$BUILD"/tests/unit/test_*; do
 	case $t in *.o|*.d) continue ;; esac
 	run_one "unit/$(basename "$t")" "$t"
 done
-for t in tests/integration/*.sh; do
+for t in tests/integration/[!_]*.sh; do
 	[ -f "$t" ] || continue
 	run_one "integration/$(basename "$t" .sh)" bash "$t"
 done

@@ -3,7 +3,7 @@
 # million request/response pairs; each response is checked against its
 # request by the frontend (ringecho exits non-zero otherwise).
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 n=$(scale 10000000 1000000)
 out=$("$BIN/ringecho" --pairs "$n" 2>&1) || { echo "$out"; fail "ringecho exited $?"; }
 echo "$out"

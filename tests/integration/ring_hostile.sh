@@ -4,7 +4,7 @@
 # backend with one log line, while a well-behaved frontend served by the same
 # backend process completes all its requests.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 n=$(scale 2000000 200000)
 for mode in index overflow gref len ringref; do
 	out=$("$BIN/ringecho" --pairs "$n" --hostile "$mode" 2>&1) \

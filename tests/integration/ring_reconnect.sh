@@ -3,7 +3,7 @@
 # The frontend reconnects each time and resubmits what was in flight; at the
 # end no request was lost or answered twice.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 n=$(scale 20000000 2000000)
 out=$("$BIN/ringecho" --pairs "$n" --kill-backend 3 --kill-every-ms 150 2>&1) \
 	|| { echo "$out"; fail "ringecho exited $?"; }
