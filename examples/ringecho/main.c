@@ -206,7 +206,14 @@ serve_dev(struct bdev *b, int budget)
 	return n;
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, mark;
+
+static void
+on_mark(int sig)
+{
+	(void)sig;
+	mark = 1;
+}
 
 static void
 on_term(int sig)
@@ -288,6 +295,7 @@ struct front {
 	uint32_t data_ref;
 	struct ring_evtchn *ev;
 	uint64_t pairs, next_seq, answered, dups, bad;
+	uint64_t at_mark;	/* answered when the hostile peer was dropped */
 	uint8_t *done;		/* one bit per seq */
 	uint64_t *fifo;		/* in flight, in submission order */
 	unsigned fifo_head, fifo_n, fifo_cap;
@@ -458,6 +466,10 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 	int rc;
 
 	ring_log_set_name(hostile ? "echo-hostile" : "echo-front");
+	/* SIGUSR2 marks the moment a hostile peer was dropped; SIGUSR1 ends
+	 * the run early: stop sending, drain what is in flight. */
+	signal(SIGUSR1, on_term);
+	signal(SIGUSR2, on_mark);
 	f->pairs = pairs;
 	f->hostile = hostile;
 	f->fifo_cap = 4096;
@@ -473,8 +485,13 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 		ring_log(RING_LOG_ERR, "msg=\"frontend setup failed\" err=%d", rc);
 		return 1;
 	}
-	while (f->answered < pairs) {
+	while (f->answered < f->pairs) {
 		int got = 0;
+
+		if (mark && f->at_mark == 0)
+			f->at_mark = f->answered ? f->answered : 1;
+		if (stop && f->pairs > f->next_seq)
+			f->pairs = f->next_seq;
 
 		if (f->up) {
 			if (t0 == 0)
@@ -483,7 +500,7 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 				if (!f->hostile_acted)
 					hostile_act(f);
 			} else {
-				while (f->next_seq < pairs &&
+				while (f->next_seq < f->pairs &&
 				       ring_front_free(&f->ring) > 0 &&
 				       fifo_push(f, f->next_seq))
 					put_req(f, f->next_seq++);
@@ -538,14 +555,18 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 	}
 	t1 = now_s();
 	printf("ringecho: %" PRIu64 " pairs in %.3f s (%.2f M pairs/s), "
-	       "%" PRIu64 " lost, %" PRIu64 " answered twice, %u connections\n",
-	       pairs, t1 - t0, (double)pairs / (t1 - t0) / 1e6,
-	       pairs - f->answered, f->dups, ring_xb_front_generation(f->xb));
+	       "%" PRIu64 " lost, %" PRIu64 " answered twice, %u connections",
+	       f->pairs, t1 - t0, (double)f->pairs / (t1 - t0) / 1e6,
+	       f->pairs - f->answered, f->dups, ring_xb_front_generation(f->xb));
+	if (f->at_mark != 0)
+		printf(", %" PRIu64 " answered after the hostile peer was dropped",
+		       f->answered - f->at_mark);
+	printf("\n");
 	fflush(stdout);
 	ring_xb_front_close(f->xb);
 	ring_xenbus_close(xb);
 	ring_store_close(st);
-	return f->answered == pairs && f->dups == 0 ? 0 : 1;
+	return f->answered == f->pairs && f->dups == 0 ? 0 : 1;
 }
 
 /* ================= toolstack ================= */
@@ -628,11 +649,13 @@ usage(FILE *out)
 "\n"
 "  -n, --pairs N          request/response pairs to exchange (default 1000000)\n"
 "  -k, --kill-backend K   SIGKILL the backend K times mid-stream; it is\n"
-"                         restarted and the frontend reconnects (default 0)\n"
+"                         restarted and the frontend reconnects; the run\n"
+"                         ends 0.3 s after the last kill (default 0)\n"
 "      --kill-every-ms M  time between kills (default 150)\n"
 "      --hostile MODE     add a hostile frontend (domid 3): index, overflow,\n"
 "                         gref, len or ringref; the backend must drop it and\n"
-"                         keep serving the good one\n"
+"                         keep serving the good one, which then stops 0.3 s\n"
+"                         after the drop (at most --pairs pairs)\n"
 "  -s, --spin N           spin budget before sleeping (default %u)\n"
 "  -h, --help             this text\n"
 "Exit status 0 iff every request was answered exactly once and correctly.\n",
@@ -674,8 +697,8 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (pairs == 0 || pairs > (1ull << 36)) {
-		fprintf(stderr, "ringecho: --pairs must be 1..2^36\n");
+	if (pairs == 0 || pairs > (1ull << 34)) {
+		fprintf(stderr, "ringecho: --pairs must be 1..2^34\n");
 		return 2;
 	}
 	if (hostile != NULL) {
@@ -732,7 +755,7 @@ main(int argc, char **argv)
 	pid_t bpid = spawn(self, bargv, DOM_BACK);
 	pid_t fpid = spawn(self, fargv, DOM_FRONT);
 	pid_t hpid = hostile ? spawn(self, hargv, DOM_HOSTILE) : -1;
-	double next_kill = now_s() + kill_ms / 1000.0;
+	double next_kill = now_s() + kill_ms / 1000.0, stop_at = 0;
 	int front_status = -1;
 
 	ring_log(RING_LOG_INFO, "msg=started store=%s backend=%d frontend=%d",
@@ -754,14 +777,25 @@ main(int argc, char **argv)
 				ring_log(RING_LOG_INFO, "msg=\"hostile frontend exited\" status=%d",
 					 WIFEXITED(status) ? WEXITSTATUS(status) : 128);
 				hpid = -1;
+				/* The good frontend must go on being served
+				 * after this: mark it, stop it a little later. */
+				kill(fpid, SIGUSR2);
+				stop_at = now_s() + 0.3;
 			}
+		}
+		if (stop_at != 0 && now_s() >= stop_at) {
+			kill(fpid, SIGUSR1);
+			stop_at = 0;
 		}
 		if (kills > 0 && now_s() >= next_kill) {
 			ring_log(RING_LOG_INFO, "msg=\"killing backend\" pid=%d", (int)bpid);
 			kill(bpid, SIGKILL);
 			waitpid(bpid, NULL, 0);
 			bpid = spawn(self, bargv, DOM_BACK);
-			kills--;
+			/* After the last kill, let the frontend reconnect and
+			 * run a little, then end its run. */
+			if (--kills == 0)
+				stop_at = now_s() + 0.3;
 			next_kill = now_s() + kill_ms / 1000.0;
 		}
 	}
