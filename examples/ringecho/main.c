@@ -86,6 +86,8 @@ struct bdev {
 };
 
 static struct bdev *bdevs;
+/* Events that cost a system call: what adaptive waiting keeps rare. */
+static uint64_t be_notifies, be_sleeps;
 
 static int
 be_probe(void *arg, struct ring_xb_back_dev *dev, struct ring_store *st,
@@ -200,8 +202,10 @@ serve_dev(struct bdev *b, int budget)
 	}
 	if (n > 0) {
 		b->served += (uint64_t)n;
-		if (ring_back_push(&b->ring))
+		if (ring_back_push(&b->ring)) {
 			ring_evtchn_notify(b->ev);
+			be_notifies++;
+		}
 	}
 	return n;
 }
@@ -271,6 +275,7 @@ run_backend(const char *link, unsigned spin)
 					.fd = ring_evtchn_fd(b->ev),
 					.events = POLLIN };
 		}
+		be_sleeps++;
 		rc = ring_xenbus_poll(xb, fds, nfd, work ? 0 : 1000);
 		if (rc == -EPIPE) {
 			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
@@ -279,6 +284,8 @@ run_backend(const char *link, unsigned spin)
 		for (struct bdev *b = bdevs; b != NULL; b = b->next)
 			ring_evtchn_consume(b->ev);
 	}
+	ring_log(RING_LOG_INFO, "msg=stats notifies=%" PRIu64 " sleeps=%" PRIu64,
+		 be_notifies, be_sleeps);
 	ring_xb_back_close(be);
 	ring_xenbus_close(xb);
 	ring_store_close(st);
@@ -296,6 +303,7 @@ struct front {
 	struct ring_evtchn *ev;
 	uint64_t pairs, next_seq, answered, dups, bad;
 	uint64_t at_mark;	/* answered when the hostile peer was dropped */
+	uint64_t notifies, sleeps;	/* events that cost a system call */
 	uint8_t *done;		/* one bit per seq */
 	uint64_t *fifo;		/* in flight, in submission order */
 	unsigned fifo_head, fifo_n, fifo_cap;
@@ -504,8 +512,10 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 				       ring_front_free(&f->ring) > 0 &&
 				       fifo_push(f, f->next_seq))
 					put_req(f, f->next_seq++);
-				if (ring_front_push(&f->ring))
+				if (ring_front_push(&f->ring)) {
 					ring_evtchn_notify(f->ev);
+					f->notifies++;
+				}
 			}
 			got = drain(f);
 			if (got < 0) {
@@ -544,6 +554,7 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 					    .events = POLLIN };
 			bool more = f->up && ring_front_final_check(&f->ring);
 
+			f->sleeps++;
 			rc = ring_xenbus_poll(xb, &p, 1, more ? 0 : 1000);
 			if (rc == -EPIPE) {
 				ring_log(RING_LOG_ERR, "msg=\"store gone\"");
@@ -561,7 +572,9 @@ run_frontend(uint64_t pairs, unsigned spin, const char *hostile)
 	if (f->at_mark != 0)
 		printf(", %" PRIu64 " answered after the hostile peer was dropped",
 		       f->answered - f->at_mark);
-	printf("\n");
+	printf("\nringecho: frontend made %" PRIu64 " notifies and %" PRIu64
+	       " sleeps for %" PRIu64 " requests\n", f->notifies, f->sleeps,
+	       f->pairs);
 	fflush(stdout);
 	ring_xb_front_close(f->xb);
 	ring_xenbus_close(xb);
