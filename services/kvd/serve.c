@@ -231,7 +231,8 @@ serve_conn(struct kv_conn *c)
 static void
 notify(int fd, const char *line)
 {
-	if (fd >= 0 && write(fd, line, strlen(line)) < 0)
+	/* EPIPE: nobody listens any more (a supervisor that went first). */
+	if (fd >= 0 && write(fd, line, strlen(line)) < 0 && errno != EPIPE)
 		ring_log(RING_LOG_WARN, "msg=\"cannot notify\" err=%d", errno);
 }
 
