@@ -244,8 +244,9 @@ sleep_once(struct kv_srv *srv, struct ring_xenbus *xb, int sfd,
 	   int timeout_ms)
 {
 	struct pollfd stackfds[64], *fds = stackfds;
-	unsigned cap = 64, n, i;
+	unsigned cap = 64, n, i, nxb;
 	int want, rc, t, stop = 0;
+	bool xb_ready;
 
 	for (struct kv_conn *c = srv->conns; c != NULL; c = c->next)
 		if (ring_back_final_check(&c->ring))
@@ -260,6 +261,7 @@ sleep_once(struct kv_srv *srv, struct ring_xenbus *xb, int sfd,
 	}
 	rc = ring_xenbus_pollfds(xb, fds, cap - 1);
 	n = rc > (int)cap - 1 ? cap - 1 : (unsigned)rc;
+	nxb = n;
 	fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (struct kv_conn *c = srv->conns; c != NULL && n < cap; c = c->next)
 		fds[n++] = (struct pollfd){ .fd = ring_evtchn_fd(c->ev),
@@ -268,7 +270,13 @@ sleep_once(struct kv_srv *srv, struct ring_xenbus *xb, int sfd,
 	if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
 		timeout_ms = t;
 	rc = poll(fds, n, timeout_ms);
+	/* The handshake driver reads the store for every device when it
+	 * dispatches: only do that when one of its fds has something, or
+	 * on a timeout (its retries). */
+	xb_ready = rc == 0 && timeout_ms != 0;
 	for (i = 0; rc > 0 && i < n; i++) {
+		if (i < nxb && fds[i].revents)
+			xb_ready = true;
 		if (fds[i].fd == sfd && fds[i].revents) {
 			struct signalfd_siginfo si;
 
@@ -280,7 +288,7 @@ sleep_once(struct kv_srv *srv, struct ring_xenbus *xb, int sfd,
 		free(fds);
 	for (struct kv_conn *c = srv->conns; c != NULL; c = c->next)
 		ring_evtchn_consume(c->ev);
-	if ((rc = ring_xenbus_dispatch(xb)) < 0)
+	if (xb_ready && (rc = ring_xenbus_dispatch(xb)) < 0)
 		return rc;
 	return stop;
 }

@@ -266,8 +266,9 @@ drain(struct kvc *c)
 static int
 kvc_poll(struct kvc *c, int timeout_ms)
 {
-	struct pollfd p;
-	int got = 0, rc;
+	struct pollfd fds[16];
+	int got = 0, rc, nx, t;
+	bool xb;
 
 	if (c->up) {
 		if (c->need_push && ring_front_push(&c->ring))
@@ -281,12 +282,24 @@ kvc_poll(struct kvc *c, int timeout_ms)
 			ring_cpu_relax();
 		}
 	}
-	p = (struct pollfd){ .fd = c->ev ? ring_evtchn_fd(c->ev) : -1,
-			     .events = POLLIN };
-	rc = ring_xenbus_poll(g_xb, &p, 1,
-			      c->up && ring_front_final_check(&c->ring) ?
-			      0 : timeout_ms);
-	if (rc == -EPIPE)
+	/* Our own poll: ring_xenbus_dispatch reads the store for every
+	 * device, so it runs only when the store or a link has news. */
+	nx = ring_xenbus_pollfds(g_xb, fds, 15);
+	if (nx > 15)
+		nx = 15;
+	fds[nx] = (struct pollfd){ .fd = c->ev ? ring_evtchn_fd(c->ev) : -1,
+				   .events = POLLIN };
+	t = ring_xenbus_timeout_ms(g_xb);
+	if (c->up && ring_front_final_check(&c->ring))
+		timeout_ms = 0;
+	if (t >= 0 && t < timeout_ms)
+		timeout_ms = t;
+	rc = poll(fds, (nfds_t)nx + 1, timeout_ms);
+	xb = rc == 0 && timeout_ms != 0;
+	for (int i = 0; rc > 0 && i < nx; i++)
+		if (fds[i].revents)
+			xb = true;
+	if (xb && ring_xenbus_dispatch(g_xb) == -EPIPE)
 		die("%s", "store gone");
 	if (c->ev)
 		ring_evtchn_consume(c->ev);
