@@ -830,5 +830,13 @@ main(int argc, char **argv)
 	ring_xb_front_close(c->xb);
 	ring_xenbus_close(g_xb);
 	ring_store_close(g_st);
+	for (size_t i = 0; i < nvals; i++) {
+		free(vals[i].key);
+		free(vals[i].buf);
+	}
+	free(vals);
+	for (unsigned i = 0; i < KVC_W; i++)
+		free(c->slot[i].val);
+	free(c);
 	return rc;
 }
