@@ -234,6 +234,19 @@ sl_rename(struct kv_store *s, const char *src, const char *dst)
 	}
 }
 
+/* Batches are the inner store's: sealing changes nothing about commits. */
+static int
+sl_batch_begin(struct kv_store *s)
+{
+	return kv_store_batch_begin(((struct kv_sealed *)s)->inner);
+}
+
+static int
+sl_batch_end(struct kv_store *s, bool commit)
+{
+	return kv_store_batch_end(((struct kv_sealed *)s)->inner, commit);
+}
+
 static void
 sl_close(struct kv_store *s)
 {
@@ -255,6 +268,8 @@ static const struct kv_store_ops sealed_ops = {
 	.set = sl_set,
 	.remove = sl_remove,
 	.rename = sl_rename,
+	.batch_begin = sl_batch_begin,
+	.batch_end = sl_batch_end,
 	.close = sl_close,
 };
 

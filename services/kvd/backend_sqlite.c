@@ -20,6 +20,7 @@
 struct kv_sqlite {
 	struct kv_store base;
 	sqlite3 *db;
+	bool batch;	/* inside kv_store_batch_begin's transaction */
 };
 
 static int
@@ -295,20 +296,60 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Inside a batch each change is a savepoint, so a failed one is undone
+ * alone and the others still commit together. */
 static int
 begin(struct kv_sqlite *q)
 {
-	return exec(q->db, "BEGIN IMMEDIATE");
+	return exec(q->db, q->batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
 }
 
 /* Commit r == 0, roll back otherwise.  COMMIT returns after the WAL fsync
- * (synchronous=FULL), which is what makes the caller's ack honest. */
+ * (synchronous=FULL), which is what makes the caller's ack honest; inside
+ * a batch that happens at batch_end. */
 static int
 end(struct kv_sqlite *q, int r)
 {
+	if (q->batch) {
+		if (r < 0)
+			exec(q->db, "ROLLBACK TO op");
+		int r2 = exec(q->db, "RELEASE op");
+		return r < 0 ? r : r2;
+	}
 	if (r == 0)
 		r = exec(q->db, "COMMIT");
 	if (r < 0)
+		exec(q->db, "ROLLBACK");
+	return r;
+}
+
+static int
+sq_batch_begin(struct kv_store *s)
+{
+	struct kv_sqlite *q = (struct kv_sqlite *)s;
+	int r;
+
+	if (q->batch)
+		return -EBUSY;
+	if ((r = exec(q->db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	q->batch = true;
+	return 0;
+}
+
+static int
+sq_batch_end(struct kv_store *s, bool commit)
+{
+	struct kv_sqlite *q = (struct kv_sqlite *)s;
+	int r = 0;
+
+	if (!q->batch)
+		return -EINVAL;
+	q->batch = false;
+	/* One COMMIT, one WAL fsync, for every change of the batch. */
+	if (commit)
+		r = exec(q->db, "COMMIT");
+	if (!commit || r < 0)
 		exec(q->db, "ROLLBACK");
 	return r;
 }
@@ -436,6 +477,8 @@ static const struct kv_store_ops sqlite_ops = {
 	.set = sq_set,
 	.remove = sq_remove,
 	.rename = sq_rename,
+	.batch_begin = sq_batch_begin,
+	.batch_end = sq_batch_end,
 	.close = sq_close,
 };
 

@@ -67,6 +67,9 @@ struct kv_store_ops {
 		   size_t len);
 	int (*remove)(struct kv_store *s, const char *key);
 	int (*rename)(struct kv_store *s, const char *src, const char *dst);
+	/* Optional group commit: see kv_store_batch_begin. */
+	int (*batch_begin)(struct kv_store *s);
+	int (*batch_end)(struct kv_store *s, bool commit);
 	void (*close)(struct kv_store *s);
 };
 
@@ -111,6 +114,19 @@ int kv_store_set(struct kv_store *s, const char *key, const void *val,
 int kv_store_remove(struct kv_store *s, const char *key);
 /* Replaces dst; -EINVAL if dst is src or inside it. */
 int kv_store_rename(struct kv_store *s, const char *src, const char *dst);
+/*
+ * Group commit.  kv_store_batch_begin opens one transaction that the
+ * following set/remove/rename calls join (each still all-or-nothing on its
+ * own: a failed one is undone alone), and kv_store_batch_end commits it
+ * (commit=true) or rolls everything back.  Until batch_end(true) returns 0
+ * none of the batch's changes is durable, so whoever acknowledges them
+ * must wait for it.  Returns 0; -EOPNOTSUPP if the store has no batches
+ * (then every change commits on its own), -EBUSY if a batch is already
+ * open (begin) or -EINVAL if none is (end), or the store's -errno (the
+ * whole batch is then rolled back).  Blocks (batch_end fsyncs).
+ */
+int kv_store_batch_begin(struct kv_store *s);
+int kv_store_batch_end(struct kv_store *s, bool commit);
 /* NULL is ok. */
 void kv_store_close(struct kv_store *s);
 bool kv_store_rw(const struct kv_store *s);
@@ -216,5 +232,43 @@ struct kv_server_ctx {
  */
 int kv_handle(struct kv_server_ctx *ctx, const struct kv_request *req_copy,
 	      struct kv_response *rsp);
+
+/* --- serving over libring (serve.c) --- */
+
+/*
+ * Serve device type "kv" (docs/internals/wiring.md) from store until
+ * SIGTERM or SIGINT.  Every frontend gets its own kvif ring; requests are
+ * taken round-robin, at most `budget` per frontend per round, so one busy
+ * frontend cannot starve another.  A malformed request, a failed grant copy
+ * or impossible ring indices disconnect that frontend only (one log line).
+ *
+ * Writes on a store with batches (sqlite, sealed over sqlite) are group
+ * committed: all the writes taken from one frontend in one round share one
+ * commit, and none of that round's responses is pushed before the commit
+ * has returned (so an acknowledged set is durable).
+ *
+ * Store keys: the backend writes `feature-write` (1 for a read-write store,
+ * 0 otherwise) and `max-segments` (KV_MAX_SEGS) in its directory; the
+ * frontend writes `ring-ref` (its ring page, granted writable) and
+ * `event-channel` (the port) in its own.
+ *
+ * notify_fd >= 0: "READY=1\n" is written there once the backend is open,
+ * "STOPPING=1\n" on the way out (sd_notify lines, one write each).
+ * SIGTERM and SIGINT are blocked and read from a signalfd; SIGPIPE is
+ * ignored.  Blocks until told to stop.  Returns 0 after a clean stop
+ * (every device Closed), or -errno: -EINVAL (bad opts), -EPIPE (the store
+ * went away), or an error opening the store connection or the backend.
+ */
+struct kv_serve_opts {
+	size_t sz;		/* sizeof(struct kv_serve_opts) */
+	struct kv_store *store;	/* borrowed */
+	const char *link_path;	/* the link listener, <rundir>/<svc>.sock */
+	const char *store_path;	/* NULL: $XENSTORED_PATH */
+	int notify_fd;		/* -1: none */
+	unsigned spin;		/* 0: RING_SPIN_DEFAULT */
+	unsigned budget;	/* requests per frontend per round; 0: 32 */
+	size_t :0;
+};
+int kv_serve(const struct kv_serve_opts *opts);
 
 #endif /* KVD_KVD_H */

@@ -238,3 +238,19 @@ kv_store_rw(const struct kv_store *s)
 {
 	return s->rw;
 }
+
+int
+kv_store_batch_begin(struct kv_store *s)
+{
+	if (!s->rw || s->ops->batch_begin == NULL)
+		return -EOPNOTSUPP;
+	return s->ops->batch_begin(s);
+}
+
+int
+kv_store_batch_end(struct kv_store *s, bool commit)
+{
+	if (!s->rw || s->ops->batch_end == NULL)
+		return -EOPNOTSUPP;
+	return s->ops->batch_end(s, commit);
+}
