@@ -38,14 +38,6 @@
 #define PACK_SUM_OFF	64u
 #define PACK_REC	32u
 
-struct kv_pack {
-	struct kv_store base;
-	const unsigned char *img;
-	size_t len;
-	bool mapped;
-	const unsigned char *data;
-	struct kv_idx ix;
-};
 
 static uint64_t
 get64(const unsigned char *p)
@@ -88,7 +80,7 @@ pack_sum(const unsigned char *img, size_t len, unsigned char out[32])
 }
 
 static int
-pack_validate(struct kv_pack *p)
+pack_validate(struct kv_image *p)
 {
 	const unsigned char *h = p->img, *ix;
 	uint64_t ioff, ilen, doff, dlen, recs, next = 0;
@@ -157,93 +149,18 @@ pack_validate(struct kv_pack *p)
 	return kv_idx_finish(&p->ix);
 }
 
-static int
-pack_exists(struct kv_store *s, const char *key, int *kind)
-{
-	*kind = kv_idx_kind(&((struct kv_pack *)s)->ix, key);
-	return 0;
-}
-
-/* The value entry at key, or the error for what is there instead. */
-static int
-pack_value(struct kv_pack *p, const char *key, const struct kv_idx_ent **e)
-{
-	int kind = kv_idx_kind(&p->ix, key);
-
-	if (kind == KV_KIND_NONE)
-		return -ENOENT;
-	if (kind == KV_KIND_DICT)
-		return -EISDIR;
-	*e = kv_idx_find(&p->ix, key);
-	return 0;
-}
-
-static int
-pack_size(struct kv_store *s, const char *key, uint64_t *size)
-{
-	const struct kv_idx_ent *e;
-	int r = pack_value((struct kv_pack *)s, key, &e);
-
-	if (r == 0)
-		*size = e->len;
-	return r;
-}
-
-static int
-pack_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
-	  size_t len, uint64_t *size)
-{
-	struct kv_pack *p = (struct kv_pack *)s;
-	const struct kv_idx_ent *e;
-	int r = pack_value(p, key, &e);
-
-	if (r < 0)
-		return r;
-	*size = e->len;
-	if (off >= e->len)
-		return 0;
-	if (len > e->len - off)
-		len = (size_t)(e->len - off);
-	memcpy(buf, p->data + e->off + off, len);
-	return (int)len;
-}
-
-static int
-pack_list(struct kv_store *s, const char *key, struct kv_entry **ents,
-	  size_t *n)
-{
-	return kv_idx_list(&((struct kv_pack *)s)->ix, key, ents, n);
-}
-
-static int
-pack_last_modified(struct kv_store *s, const char *key, int64_t *ns)
-{
-	return kv_idx_mtime(&((struct kv_pack *)s)->ix, key, ns);
-}
-
-static void
-pack_close(struct kv_store *s)
-{
-	struct kv_pack *p = (struct kv_pack *)s;
-
-	kv_idx_free(&p->ix);
-	if (p->mapped)
-		munmap((void *)p->img, p->len);
-	free(p);
-}
-
 static const struct kv_store_ops pack_ops = {
 	.name = "pack",
-	.exists = pack_exists,
-	.size = pack_size,
-	.read = pack_read,
-	.list = pack_list,
-	.last_modified = pack_last_modified,
-	.close = pack_close,
+	.exists = kv_image_exists,
+	.size = kv_image_size,
+	.read = kv_image_read,
+	.list = kv_image_list,
+	.last_modified = kv_image_last_modified,
+	.close = kv_image_close,
 };
 
 static int
-pack_open_common(struct kv_pack *p, struct kv_store **out)
+pack_open_common(struct kv_image *p, struct kv_store **out)
 {
 	int r = sodium_init() < 0 ? -EIO : 0;
 
@@ -251,7 +168,7 @@ pack_open_common(struct kv_pack *p, struct kv_store **out)
 	if (r == 0)
 		r = pack_validate(p);
 	if (r < 0) {
-		pack_close(&p->base);
+		kv_image_close(&p->base);
 		return r;
 	}
 	*out = &p->base;
@@ -261,7 +178,7 @@ pack_open_common(struct kv_pack *p, struct kv_store **out)
 int
 kv_pack_open_mem(const void *buf, size_t len, struct kv_store **out)
 {
-	struct kv_pack *p = calloc(1, sizeof(*p));
+	struct kv_image *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return -ENOMEM;
@@ -273,7 +190,7 @@ kv_pack_open_mem(const void *buf, size_t len, struct kv_store **out)
 int
 kv_pack_open(const char *path, struct kv_store **out)
 {
-	struct kv_pack *p;
+	struct kv_image *p;
 	struct stat st;
 	void *m;
 	int fd;

@@ -15,13 +15,6 @@
 
 #define BLK 512u
 
-struct kv_tar {
-	struct kv_store base;
-	const unsigned char *img;
-	size_t len;
-	bool mapped;
-	struct kv_idx ix;
-};
 
 /* What pax 'x' or GNU 'L' headers say about the next entry. */
 struct pending {
@@ -254,7 +247,7 @@ tar_key(const char *name, bool dir, int *err)
 }
 
 static int
-tar_parse(struct kv_tar *t)
+tar_parse(struct kv_image *t)
 {
 	struct pending p = { 0 };
 	size_t pos = 0;
@@ -377,98 +370,25 @@ tar_parse(struct kv_tar *t)
 	return r;
 }
 
-static int
-tar_exists(struct kv_store *s, const char *key, int *kind)
-{
-	*kind = kv_idx_kind(&((struct kv_tar *)s)->ix, key);
-	return 0;
-}
-
-static int
-tar_value(struct kv_tar *t, const char *key, const struct kv_idx_ent **e)
-{
-	int kind = kv_idx_kind(&t->ix, key);
-
-	if (kind == KV_KIND_NONE)
-		return -ENOENT;
-	if (kind == KV_KIND_DICT)
-		return -EISDIR;
-	*e = kv_idx_find(&t->ix, key);
-	return 0;
-}
-
-static int
-tar_size(struct kv_store *s, const char *key, uint64_t *size)
-{
-	const struct kv_idx_ent *e;
-	int r = tar_value((struct kv_tar *)s, key, &e);
-
-	if (r == 0)
-		*size = e->len;
-	return r;
-}
-
-static int
-tar_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
-	 size_t len, uint64_t *size)
-{
-	struct kv_tar *t = (struct kv_tar *)s;
-	const struct kv_idx_ent *e;
-	int r = tar_value(t, key, &e);
-
-	if (r < 0)
-		return r;
-	*size = e->len;
-	if (off >= e->len)
-		return 0;
-	if (len > e->len - off)
-		len = (size_t)(e->len - off);
-	memcpy(buf, t->img + e->off + off, len);
-	return (int)len;
-}
-
-static int
-tar_list(struct kv_store *s, const char *key, struct kv_entry **ents,
-	 size_t *n)
-{
-	return kv_idx_list(&((struct kv_tar *)s)->ix, key, ents, n);
-}
-
-static int
-tar_last_modified(struct kv_store *s, const char *key, int64_t *ns)
-{
-	return kv_idx_mtime(&((struct kv_tar *)s)->ix, key, ns);
-}
-
-static void
-tar_close(struct kv_store *s)
-{
-	struct kv_tar *t = (struct kv_tar *)s;
-
-	kv_idx_free(&t->ix);
-	if (t->mapped)
-		munmap((void *)t->img, t->len);
-	free(t);
-}
-
 static const struct kv_store_ops tar_ops = {
 	.name = "tar",
-	.exists = tar_exists,
-	.size = tar_size,
-	.read = tar_read,
-	.list = tar_list,
-	.last_modified = tar_last_modified,
-	.close = tar_close,
+	.exists = kv_image_exists,
+	.size = kv_image_size,
+	.read = kv_image_read,
+	.list = kv_image_list,
+	.last_modified = kv_image_last_modified,
+	.close = kv_image_close,
 };
 
 static int
-tar_open_common(struct kv_tar *t, struct kv_store **out)
+tar_open_common(struct kv_image *t, struct kv_store **out)
 {
 	int r;
 
 	t->base.ops = &tar_ops;
+	t->data = t->img;	/* tar offsets count from the archive's start */
 	if ((r = tar_parse(t)) < 0) {
-		tar_close(&t->base);
+		kv_image_close(&t->base);
 		return r;
 	}
 	*out = &t->base;
@@ -478,7 +398,7 @@ tar_open_common(struct kv_tar *t, struct kv_store **out)
 int
 kv_tar_open_mem(const void *buf, size_t len, struct kv_store **out)
 {
-	struct kv_tar *t = calloc(1, sizeof(*t));
+	struct kv_image *t = calloc(1, sizeof(*t));
 
 	if (t == NULL)
 		return -ENOMEM;
@@ -490,7 +410,7 @@ kv_tar_open_mem(const void *buf, size_t len, struct kv_store **out)
 int
 kv_tar_open(const char *path, struct kv_store **out)
 {
-	struct kv_tar *t;
+	struct kv_image *t;
 	struct stat st;
 	void *m = NULL;
 	int fd;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "services/kvd/kvd_index.h"
 
@@ -241,4 +242,82 @@ kv_idx_free(struct kv_idx *ix)
 		free(ix->e[i].key);
 	free(ix->e);
 	memset(ix, 0, sizeof(*ix));
+}
+
+/* ---- the read-only image store ops shared by pack and tar ---- */
+
+int
+kv_image_exists(struct kv_store *s, const char *key, int *kind)
+{
+	*kind = kv_idx_kind(&((struct kv_image *)s)->ix, key);
+	return 0;
+}
+
+/* The value entry at key, or the error for what is there instead. */
+static int
+image_value(struct kv_image *im, const char *key,
+	    const struct kv_idx_ent **e)
+{
+	int kind = kv_idx_kind(&im->ix, key);
+
+	if (kind == KV_KIND_NONE)
+		return -ENOENT;
+	if (kind == KV_KIND_DICT)
+		return -EISDIR;
+	*e = kv_idx_find(&im->ix, key);
+	return 0;
+}
+
+int
+kv_image_size(struct kv_store *s, const char *key, uint64_t *size)
+{
+	const struct kv_idx_ent *e;
+	int r = image_value((struct kv_image *)s, key, &e);
+
+	if (r == 0)
+		*size = e->len;
+	return r;
+}
+
+int
+kv_image_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
+	      size_t len, uint64_t *size)
+{
+	struct kv_image *im = (struct kv_image *)s;
+	const struct kv_idx_ent *e;
+	int r = image_value(im, key, &e);
+
+	if (r < 0)
+		return r;
+	*size = e->len;
+	if (off >= e->len)
+		return 0;
+	if (len > e->len - off)
+		len = (size_t)(e->len - off);
+	memcpy(buf, im->data + e->off + off, len);
+	return (int)len;
+}
+
+int
+kv_image_list(struct kv_store *s, const char *key, struct kv_entry **ents,
+	      size_t *n)
+{
+	return kv_idx_list(&((struct kv_image *)s)->ix, key, ents, n);
+}
+
+int
+kv_image_last_modified(struct kv_store *s, const char *key, int64_t *ns)
+{
+	return kv_idx_mtime(&((struct kv_image *)s)->ix, key, ns);
+}
+
+void
+kv_image_close(struct kv_store *s)
+{
+	struct kv_image *im = (struct kv_image *)s;
+
+	kv_idx_free(&im->ix);
+	if (im->mapped)
+		munmap((void *)im->img, im->len);
+	free(im);
 }

@@ -5,6 +5,7 @@
 #ifndef KVD_KVD_INDEX_H
 #define KVD_KVD_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,31 @@ int kv_idx_list(const struct kv_idx *ix, const char *key,
 /* Latest mtime of key or anything under it; -ENOENT. */
 int kv_idx_mtime(const struct kv_idx *ix, const char *key, int64_t *ns);
 void kv_idx_free(struct kv_idx *ix);
+
+/*
+ * A read-only store served from one image (pack, tar): the bytes, and the
+ * index whose entries' offsets count from `data`.  A backend embeds it,
+ * parses its format into `ix`, and uses the kv_image_* ops below.
+ */
+struct kv_image {
+	struct kv_store base;
+	const unsigned char *img;	/* the whole image */
+	size_t len;
+	bool mapped;			/* img is ours to munmap */
+	const unsigned char *data;	/* entry offsets count from here */
+	struct kv_idx ix;
+};
+
+/* The kv_store_ops of an image store (see kvd.h for their contracts).
+ * read copies out of the image and never blocks; close frees the index and
+ * unmaps the image if mapped. */
+int kv_image_exists(struct kv_store *s, const char *key, int *kind);
+int kv_image_size(struct kv_store *s, const char *key, uint64_t *size);
+int kv_image_read(struct kv_store *s, const char *key, uint64_t off,
+		  void *buf, size_t len, uint64_t *size);
+int kv_image_list(struct kv_store *s, const char *key,
+		  struct kv_entry **ents, size_t *n);
+int kv_image_last_modified(struct kv_store *s, const char *key, int64_t *ns);
+void kv_image_close(struct kv_store *s);
 
 #endif
