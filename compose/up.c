@@ -18,6 +18,7 @@
 
 #include "compose/state.h"
 #include "compose/up.h"
+#include "morgana/log.h"
 #include "morgana/store.h"
 #include "morgana/store_server.h"
 #include "morgana/xenbus.h"
@@ -558,6 +559,16 @@ make_devices(struct sup *s)
 			uint16_t fe = s->p->svcs[d->fe].domid;
 			char path[256];
 
+			/* The frontend lists its devices (appkit finds them
+			 * by name): its device/ directory is its own, as
+			 * libxl makes it. */
+			struct ring_store_perm own = { .domid = fe, .perm = 'n' };
+
+			snprintf(path, sizeof(path), "/local/domain/%u/device", fe);
+			if ((rc = ring_store_mkdir(st, RING_XBT_NULL, path)) ||
+			    (rc = ring_store_set_perms(st, RING_XBT_NULL, path,
+						       &own, 1)))
+				break;
 			rc = ring_xenbus_create_device(st, d->type, fe,
 						       s->p->svcs[d->be].domid,
 						       d->devid);
@@ -693,6 +704,7 @@ supervise(const struct compose_plan *p, const struct compose_up_opts *o,
 	char path[PATH_MAX], buf[32];
 	int rc, pid;
 
+	ring_log_set_name("compose");
 	s->n = p->n_svcs;
 	snprintf(s->sock, sizeof(s->sock), "%s/store.sock", o->rundir);
 	snprintf(s->dbpath, sizeof(s->dbpath), "%s/state.db", o->rundir);
