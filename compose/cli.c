@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "compose/cli.h"
+#include "compose/cmds.h"
 #include "compose/diag.h"
 #include "compose/manifest.h"
 
@@ -23,11 +24,21 @@ static const char main_help[] =
 "  -h, --help                    show this help\n"
 "\n"
 "Commands:\n"
-"  config    Validate the manifest and print it in canonical form\n"
-"  help      Show the help of a command\n"
+"  config     Validate the manifest and print it in canonical form\n"
+"  configure  Choose implementations and keys; generate _build/\n"
+"  build      Build the application into _build/NAME\n"
+"  up         Start the store, the daemons and the application\n"
+"  down       Stop what 'up -d' started\n"
+"  ps         Show the services of a running system\n"
+"  logs       Show the services' logs\n"
+"  describe   Print the ring graph (--dot)\n"
+"  help       Show the help of a command\n"
 "\n"
 "Run 'compose help COMMAND' for the options of a command.\n"
-"Exit status: 0 on success, 1 if the manifest is invalid, 2 on a usage error.\n";
+"Environment: MORGANA_RUNDIR (run directory, default .morgana/run),\n"
+"MORGANA_HOME (the Morgana tree), MORGANA_BINDIR (daemon binaries).\n"
+"Exit status: 0 on success, 1 if the manifest is invalid or the command\n"
+"failed, 2 on a usage error.\n";
 
 static const char config_help[] =
 "Usage: compose config [-q] [--services]\n"
@@ -109,6 +120,13 @@ static int run_help(const char *file, int argc, char **argv, FILE *out,
 
 static const struct cmd cmds[] = {
 	{ "config", config_help, run_config },
+	{ "configure", compose_configure_help, compose_cmd_configure },
+	{ "build", compose_build_help, compose_cmd_build },
+	{ "up", compose_up_help, compose_cmd_up },
+	{ "down", compose_down_help, compose_cmd_down },
+	{ "ps", compose_ps_help, compose_cmd_ps },
+	{ "logs", compose_logs_help, compose_cmd_logs },
+	{ "describe", compose_describe_help, compose_cmd_describe },
 	{ "help", help_help, run_help },
 };
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
