@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,17 @@ set_done(struct kvc *c, struct kvc_slot *s, const struct kv_response *rsp,
 	acked++;
 }
 
+static volatile sig_atomic_t writer_stop;
+
+static void
+on_writer_stop(int sig)
+{
+	(void)sig;
+	writer_stop = 1;
+}
+
+/* Sets up to n keys; SIGUSR1 ends the run early (the harness sends it
+ * once it has killed kvd as often as asked).  Then reads every key back. */
 static int
 do_writer(struct kvc *c, uint64_t n)
 {
@@ -615,7 +627,8 @@ do_writer(struct kvc *c, uint64_t n)
 	uint64_t i, bad = 0;
 	char key[64];
 
-	for (i = 0; i < n; i++) {
+	signal(SIGUSR1, on_writer_stop);
+	for (i = 0; i < n && !writer_stop; i++) {
 		uint32_t l = wlen(i);
 
 		wfill(v, i, l);
@@ -624,6 +637,7 @@ do_writer(struct kvc *c, uint64_t n)
 				  NULL) == NULL)
 			kvc_poll(c, 100);
 	}
+	n = i;
 	while (c->busy > 0)
 		kvc_poll(c, 100);
 	/* Every acknowledged set, whole and exact. */

@@ -11,7 +11,8 @@
  *                                              backend Bi; domids follow)
  *              [--kills K] [--kill-ms MIN,MAX] [--seed S]
  *
- * With --kills, backend 0 is SIGKILLed K times, each after a random
+ * With --kills, the frontends get SIGUSR1 (end your run) 0.3 s after the
+ * last kill, and backend 0 is SIGKILLed K times, each after a random
  * MIN..MAX ms, and restarted with the same domid (release + introduce) as
  * soon as it is dead; the harness waits for READY=1 from every (re)start.
  * When every frontend has exited, each backend gets SIGTERM and must exit
@@ -217,7 +218,7 @@ main(int argc, char **argv)
 	const char *kvd = NULL, *client = NULL;
 	unsigned kills = 0, kmin = 50, kmax = 300, done_kills = 0;
 	unsigned seed = (unsigned)time(NULL);
-	double next_kill;
+	double next_kill, stop_at = 0;
 	int c, rc = 0, running;
 
 	ring_log_set_name("kv_harness");
@@ -356,6 +357,16 @@ main(int argc, char **argv)
 			}
 			next_kill = now_s() + (kmin + (unsigned)rand() %
 					       (kmax - kmin + 1)) / 1e3;
+			/* After the last kill, let the frontends reconnect
+			 * and run a little, then end their runs (SIGUSR1). */
+			if (done_kills == kills)
+				stop_at = now_s() + 0.3;
+		}
+		if (stop_at != 0 && now_s() >= stop_at) {
+			for (unsigned i = 0; i < nf; i++)
+				if (fronts[i].status < 0)
+					kill(fronts[i].pid, SIGUSR1);
+			stop_at = 0;
 		}
 	}
 	printf("kv_harness: kills=%u\n", done_kills);
