@@ -13,6 +13,11 @@
  *   ring_share_connect(path, pid, dev)  ->  authorize(domid, pid) callback
  *   write ring-ref, event-channel keys      ring_peer_map(ref)
  *                                           ring_peer_bind(port)
+ *   ring_share_offer(id) -> ro mapping  <-  ring_peer_offer(id, memfd)
+ *
+ * The one thing that flows the other way is an offer: a backend may hand
+ * its frontend a read-only mapping of a sealed memfd of its own (clockd's
+ * time page), in dev mode only (Xen would use a grant from the backend).
  *
  * Dev mode (libring/shm):
  *   - A grant arena is a memfd made for one peer.  A grant ref is a page
@@ -118,14 +123,43 @@ int ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
 
 /*
  * Dev mode: the link's fd, readable (EOF) when the backend went away;
- * -1 if not connected.  ring_share_alive() never blocks; it returns 0
- * while the backend is there, -EPIPE once it has gone (from then on; the
- * gone backend's GTF_reading/GTF_writing marks are cleared so that its
- * pages can be revoked), -ENOTCONN if never connected.  Anything the
- * backend sends on the link is discarded.
+ * -1 if not connected.  ring_share_alive() never blocks; it first
+ * receives pending offers (ring_share_process; a malformed one is dropped
+ * and logged, the link stays), then returns 0 while the backend is there,
+ * -EPIPE once it has gone (from then on; the gone backend's
+ * GTF_reading/GTF_writing marks are cleared so that its pages can be
+ * revoked), -ENOTCONN if never connected.
  */
 int ring_share_fd(const struct ring_share *s);
 int ring_share_alive(struct ring_share *s);
+
+/*
+ * Frontend, dev mode: receive what the backend sent on the link (offers,
+ * see ring_peer_offer).  Never blocks; handles up to 64 records per call
+ * (call again while ring_share_fd stays readable).  Every offer is
+ * checked: a memfd (fstat), of exactly the announced size, sealed
+ * F_SEAL_FUTURE_WRITE (or F_SEAL_WRITE), F_SEAL_SHRINK and F_SEAL_GROW.
+ * A good one is mapped read-only and its fd closed; a bad one is closed,
+ * logged once, and its id remembered as bad.  At most 16 offers per
+ * connection; an id offered twice keeps the first.  No fd is ever kept.
+ * Returns 0, -EPIPE when the backend is gone, -ENOTCONN if never
+ * connected, -EPROTO if a record was malformed, a duplicate, beyond the
+ * bound or a bad fd (that record is dropped; the link stays, others
+ * were handled), or -errno.
+ */
+int ring_share_process(struct ring_share *s);
+
+/*
+ * Frontend: the backend's offer `id`, mapped read-only (PROT_READ,
+ * MAP_SHARED): *addr and *len (its exact size).  The mapping belongs to
+ * the share and lives until ring_share_close, even across a reconnect
+ * (which forgets the old backend's ids: the new backend offers again).
+ * Returns 0, -EAGAIN if it has not arrived (call ring_share_process, or
+ * wait for ring_share_fd), -EPROTO if the backend sent an unsealed or
+ * wrong-sized fd under that id.  Never blocks.
+ */
+int ring_share_offer(struct ring_share *s, uint32_t id, const void **addr,
+		     size_t *len);
 
 /* Revoke everything (best effort: pages still mapped stay alive in the
  * backend's mapping, never reused), unmap, close the link.  NULL is ok. */
@@ -219,6 +253,20 @@ int ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
  */
 int ring_peer_bind(struct ring_peer *p, uint32_t port,
 		   struct ring_evtchn **out);
+
+/*
+ * Backend, dev mode: offer the frontend a read-only mapping of memfd (len
+ * bytes, 1 byte .. 1 MiB), under an id the protocol chooses (e.g. clockd's
+ * time page).  memfd stays the caller's: the link carries a copy.  It must
+ * be a memfd of exactly len bytes sealed F_SEAL_FUTURE_WRITE (or
+ * F_SEAL_WRITE), F_SEAL_SHRINK and F_SEAL_GROW, so that the frontend can
+ * neither write it nor see it shrink.  The frontend keeps at most 16
+ * offers and the first one of each id.  Never blocks.
+ * Returns 0, -EINVAL (not such a memfd, bad len), -EAGAIN if the link's
+ * send buffer is full, -EPIPE if the frontend has gone, -EPROTO if the
+ * link is broken, or -errno.
+ */
+int ring_peer_offer(struct ring_peer *p, uint32_t id, int memfd, size_t len);
 
 /* Clear our in-use marks, unmap everything, close the link and unbound
  * channels.  NULL is ok. */

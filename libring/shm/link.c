@@ -3,8 +3,10 @@
  * the fuzzer drives, and record I/O with SCM_RIGHTS.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shm/share_internal.h"
@@ -71,6 +73,53 @@ ring_link__decode_chan(const void *buf, size_t len, unsigned nfds,
 	    c.port > RING_LINK_MAX_PORTS)
 		return -EPROTO;
 	*port = c.port;
+	return 0;
+}
+
+int
+ring_link__decode_offer(const void *buf, size_t len, unsigned nfds,
+			uint32_t *id, uint64_t *olen)
+{
+	struct ring_link_offer o;
+
+	if (len != sizeof(o) || nfds != 1)
+		return -EPROTO;
+	memcpy(&o, buf, sizeof(o));
+	if (o.magic != RING_LINK_MAGIC || o.version != RING_LINK_VERSION ||
+	    o.type != RING_LINK_OFFER || o.reserved != 0 || o.len == 0 ||
+	    o.len > RING_LINK_OFFER_MAX_LEN)
+		return -EPROTO;
+	*id = o.id;
+	*olen = o.len;
+	return 0;
+}
+
+int
+ring_link__offer_fd_ok(int fd, uint64_t len, const char **why)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "offer is not a memfd";
+		return -EPROTO;
+	}
+	if ((uint64_t)st.st_size != len) {
+		*why = "offer size does not match its length";
+		return -EPROTO;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0) {
+		*why = "offer is not a memfd";
+		return -EPROTO;
+	}
+	/* Without these the holder of the fd could write through a new
+	 * mapping, or truncate it under the reader's mapping (SIGBUS). */
+	if (!(seals & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) ||
+	    !(seals & F_SEAL_SHRINK) || !(seals & F_SEAL_GROW)) {
+		*why = "offer is not sealed read-only and fixed-size";
+		return -EPROTO;
+	}
 	return 0;
 }
 

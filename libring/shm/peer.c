@@ -682,6 +682,29 @@ ring_peer__arena_fds(const struct ring_peer *p, int *rw, int *ro)
 	return 0;
 }
 
+int
+ring_peer_offer(struct ring_peer *p, uint32_t id, int memfd, size_t len)
+{
+	struct ring_link_offer o = {
+		.magic = RING_LINK_MAGIC, .version = RING_LINK_VERSION,
+		.type = RING_LINK_OFFER, .id = id, .len = len,
+	};
+	const char *why;
+	int rc;
+
+	if (len == 0 || len > RING_LINK_OFFER_MAX_LEN || memfd < 0 ||
+	    ring_link__offer_fd_ok(memfd, len, &why) < 0)
+		return -EINVAL;
+	if (p->broken)
+		return -EPROTO;
+	if (p->dead)
+		return -EPIPE;
+	rc = ring_link__send(p->link, &o, sizeof(o), &memfd, 1);
+	if (rc == -EPIPE)
+		p->dead = 1;
+	return rc;
+}
+
 void
 ring_peer_close(struct ring_peer *p)
 {

@@ -41,6 +41,21 @@ struct share_arena {
 	uint32_t head, count, cap;
 };
 
+/* An offer the backend made: mapped read-only, or remembered as bad.
+ * Entries of an earlier connection stay mapped (the caller may still read
+ * them) but are no longer found by id. */
+struct share_offer {
+	uint32_t id;
+	uint8_t bad;
+	uint8_t current;	/* offered on the live connection */
+	const void *addr;
+	size_t len;
+};
+
+/* Mappings kept across reconnects of one share: bounds what a backend
+ * that keeps restarting can make us hold. */
+#define SHARE_OFFERS_KEPT (4 * RING_LINK_MAX_OFFERS)
+
 struct ring_share {
 	uint16_t peer;
 	uint32_t nrefs;
@@ -51,6 +66,10 @@ struct ring_share {
 	uint32_t nchans, chans_cap;
 	int link;		/* -1 until connected */
 	int link_dead;
+	struct share_offer offers[SHARE_OFFERS_KEPT];
+	uint32_t noffers;	/* entries used in offers[] */
+	uint32_t ncurrent;	/* of them, from the live connection */
+	int full_logged;	/* "too many offers" said once per link */
 };
 
 static void
@@ -317,6 +336,11 @@ ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
 		s->link = -1;
 		share_clear_use(s);
 	}
+	/* A new backend offers afresh; the old mappings stay readable. */
+	for (uint32_t i = 0; i < s->noffers; i++)
+		s->offers[i].current = 0;
+	s->ncurrent = 0;
+	s->full_logged = 0;
 	s->link_dead = 0;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -357,30 +381,136 @@ ring_share_fd(const struct ring_share *s)
 	return s->link;
 }
 
-int
-ring_share_alive(struct ring_share *s)
+static struct share_offer *
+offer_find(struct ring_share *s, uint32_t id)
 {
-	char buf[64];
+	for (uint32_t i = 0; i < s->noffers; i++)
+		if (s->offers[i].current && s->offers[i].id == id)
+			return &s->offers[i];
+	return NULL;
+}
+
+/* One offer record and its fds: map it, or remember it as bad.  Every fd
+ * is closed here, whatever happens. */
+static int
+share_offer_record(struct ring_share *s, const void *rec, long n, int *fds,
+		   unsigned nfds)
+{
+	struct share_offer *o;
+	const char *why = NULL;
+	uint64_t len = 0;
+	uint32_t id = 0;
+	void *addr;
+	int rc = -EPROTO;
+
+	if (ring_link__decode_offer(rec, (size_t)n, nfds, &id, &len) < 0) {
+		why = "malformed record";
+		goto out;
+	}
+	if (offer_find(s, id) != NULL) {
+		why = "offer id sent twice";
+		goto out;
+	}
+	if (s->ncurrent >= RING_LINK_MAX_OFFERS ||
+	    s->noffers >= SHARE_OFFERS_KEPT) {
+		why = s->full_logged ? NULL : "too many offers";
+		s->full_logged = 1;
+		goto out;
+	}
+	o = &s->offers[s->noffers];
+	*o = (struct share_offer){ .id = id, .current = 1, .bad = 1 };
+	if (ring_link__offer_fd_ok(fds[0], len, &why) == 0) {
+		addr = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fds[0], 0);
+		if (addr == MAP_FAILED) {
+			rc = -errno;
+			why = "offer cannot be mapped";
+			goto out;
+		}
+		o->addr = addr;
+		o->len = (size_t)len;
+		o->bad = 0;
+		why = NULL;
+		rc = 0;
+	}
+	/* Remembered either way, so that ring_share_offer can tell a bad
+	 * offer from one that has not arrived. */
+	s->noffers++;
+	s->ncurrent++;
+out:
+	ring_link__close_fds(fds, nfds);
+	if (why != NULL)
+		ring_log(RING_LOG_WARN,
+			 "msg=\"link: backend offer refused: %s\" peer=%u id=%u",
+			 why, (unsigned)s->peer, id);
+	return rc;
+}
+
+int
+ring_share_process(struct ring_share *s)
+{
+	int ret = 0;
 
 	if (s->link < 0)
 		return -ENOTCONN;
 	if (s->link_dead)
 		return -EPIPE;
-	/* Nothing is due from the backend: whatever it sends (fds included,
-	 * which the kernel closes for lack of a control buffer) is dropped.
-	 * Bounded so that a chatty peer cannot hold us here. */
+	/* Bounded so that a chatty peer cannot hold us here. */
 	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(s->link, buf, sizeof(buf), MSG_DONTWAIT);
+		struct ring_link_offer rec[2];	/* room to see "too long" */
+		int fds[RING_LINK_MAX_FDS];
+		unsigned nfds;
+		long n;
+		int rc;
 
-		if (n > 0)
+		n = ring_link__recv(s->link, rec, sizeof(rec), fds, &nfds);
+		if (n == -EAGAIN)
+			return ret;
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0 && errno == EINTR)
+		if (n == 0 || n == -EPIPE) {
+			share_link_died(s);
+			return -EPIPE;
+		}
+		if (n < 0) {
+			/* Truncated record or control data: its fds are
+			 * closed already. */
+			ring_log(RING_LOG_WARN,
+				 "msg=\"link: bad record from backend\" peer=%u "
+				 "err=%d", (unsigned)s->peer, (int)-n);
+			ret = -EPROTO;
 			continue;
-		share_link_died(s);
-		return -EPIPE;
+		}
+		rc = share_offer_record(s, rec, n, fds, nfds);
+		if (rc < 0)
+			ret = rc == -EPROTO ? -EPROTO : rc;
 	}
+	return ret;
+}
+
+int
+ring_share_offer(struct ring_share *s, uint32_t id, const void **addr,
+		 size_t *len)
+{
+	struct share_offer *o = offer_find(s, id);
+
+	if (o == NULL)
+		return -EAGAIN;
+	if (o->bad)
+		return -EPROTO;
+	*addr = o->addr;
+	*len = o->len;
+	return 0;
+}
+
+int
+ring_share_alive(struct ring_share *s)
+{
+	int rc = ring_share_process(s);
+
+	/* A malformed offer is the protocol's business (ring_share_offer
+	 * says -EPROTO); the backend is still there. */
+	if (rc == -EPIPE || rc == -ENOTCONN)
+		return rc;
 	return 0;
 }
 
@@ -398,6 +528,9 @@ ring_share_close(struct ring_share *s)
 		for (uint32_t r = 0; r < s->nrefs; r++)
 			if (s->granted[r])
 				(void)ring_share_revoke(s, r);
+	for (uint32_t i = 0; i < s->noffers; i++)
+		if (s->offers[i].addr != NULL)
+			munmap((void *)s->offers[i].addr, s->offers[i].len);
 	for (uint32_t i = 0; i < s->nchans; i++) {
 		close(s->chans[i].fe_rx);
 		close(s->chans[i].fe_tx);

@@ -25,7 +25,20 @@
  *    12  u32 reserved   0
  *
  * fe rx is the eventfd the frontend reads (the backend writes it to
- * notify), fe tx the one it writes.  Nothing flows backend -> frontend;
+ * notify), fe tx the one it writes.
+ *
+ * The one record that flows backend -> frontend:
+ *
+ *   offer (24 bytes), fds [memfd]: a read-only page set the backend owns
+ *     0  u32 magic, 4 u16 version, 6 u16 type RING_LINK_OFFER (3)
+ *     8  u32 id         the protocol's name for it
+ *    12  u32 reserved   0
+ *    16  u64 len        1..RING_LINK_OFFER_MAX_LEN, the memfd's exact size
+ *
+ * The memfd must be sealed F_SEAL_FUTURE_WRITE (or F_SEAL_WRITE),
+ * F_SEAL_SHRINK and F_SEAL_GROW: the frontend can map it read-only only,
+ * and the backend cannot make that mapping fault by truncating it.  A
+ * frontend keeps at most RING_LINK_MAX_OFFERS offers per connection.
  * EOF on either side means the other has gone.
  *
  * SEQPACKET rather than a byte stream: a record and its fds arrive whole
@@ -79,6 +92,9 @@ ring_gnt_table_pages(uint32_t nrefs)
 #define RING_LINK_VERSION	1u
 #define RING_LINK_HELLO		1u
 #define RING_LINK_CHAN		2u
+#define RING_LINK_OFFER		3u
+#define RING_LINK_MAX_OFFERS	16u
+#define RING_LINK_OFFER_MAX_LEN	(1u << 20)
 #define RING_LINK_DEVICE_MAX	136u
 #define RING_LINK_MAX_PORTS	1024u
 /* Room for more fds than any record carries, so that one fd too many is
@@ -108,6 +124,16 @@ struct ring_link_chan {
 };
 _Static_assert(sizeof(struct ring_link_chan) == 16, "channel is 16 bytes");
 
+struct ring_link_offer {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t id;
+	uint32_t reserved;
+	uint64_t len;
+};
+_Static_assert(sizeof(struct ring_link_offer) == 24, "offer is 24 bytes");
+
 /* A decoded, validated hello. */
 struct ring_link_hello_info {
 	uint16_t self;
@@ -129,6 +155,17 @@ int ring_link__decode_hello(const void *buf, size_t len, unsigned nfds,
 /* The same for a channel record: 0 with *port, or -EPROTO. */
 int ring_link__decode_chan(const void *buf, size_t len, unsigned nfds,
 			   uint32_t *port);
+
+/* The same for an offer record: 0 with *id and *len (1..
+ * RING_LINK_OFFER_MAX_LEN), or -EPROTO.  The fd itself is checked by the
+ * caller (ring_link__offer_fd_ok). */
+int ring_link__decode_offer(const void *buf, size_t len, unsigned nfds,
+			    uint32_t *id, uint64_t *olen);
+
+/* Is fd a regular file (memfd) of exactly len bytes, sealed against
+ * writes through new mappings, shrinking and growing?  Returns 0,
+ * -EPROTO if not, with a reason in *why. */
+int ring_link__offer_fd_ok(int fd, uint64_t len, const char **why);
 
 /* Is s (NUL-terminated) a device path we put on the wire and in logs? */
 int ring_link__device_ok(const char *s);
