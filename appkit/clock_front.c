@@ -360,9 +360,13 @@ ak_clock_proto_poll(struct ak_clock_proto *p)
 			p->notify = true;
 		if (ring_front_push(&p->fire))
 			p->notify = true;
-		if (!progress && (ring_front_final_check(&p->cmd) ||
-				  ring_front_final_check(&p->fire)))
-			progress = true;
+		if (!progress) {
+			/* Both: each arms its own event index. */
+			bool a = ring_front_final_check(&p->cmd);
+			bool b = ring_front_final_check(&p->fire);
+
+			progress = a || b;
+		}
 	}
 	p->in_poll = false;
 	return rc;

@@ -218,7 +218,7 @@ static int
 ring_pclock(void *dev, int64_t *sec, uint32_t *nsec)
 {
 	struct ak_clock_front *f = dev;
-	uint64_t ns;
+	uint64_t ns = 0;
 
 	try_page(f);
 	if (f->page == NULL || clock_page_wall_ns(f->page, &ns) < 0) {

@@ -740,17 +740,20 @@ int
 ak_loop_run_once(struct ak_loop *l, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
-	int n = 0, rc;
+	int n = 0, rc, ran;
 
 	l->depth++;
-	n += run_tasks(l);
+	ran = run_tasks(l);
+	n += ran;
 	n += run_defers(l);
 	n += expire_timers(l);
 	for (struct ak_watch *w = l->watches; w; w = w->next)
 		if (!w->armed && !w->dead && !w->failed)
 			arm_watch(l, w);
 	arm_timeout(l);
-	if (l->run_head || l->defer_head || l->stop ||
+	/* A task that ran may have finished or changed what our caller
+	 * waits for: give the caller a look before blocking. */
+	if (ran > 0 || l->run_head || l->defer_head || l->stop ||
 	    (l->n_timers > 0 && l->heap[0].deadline <= ak_now_ns()))
 		timeout_ms = 0;
 	if (timeout_ms == 0) {
