@@ -39,6 +39,7 @@ struct ak_clock_front {
 	const void *page;
 	bool up;
 	bool reopen_armed;
+	uint64_t reopen_id;
 	struct ak_clock_proto proto;
 	struct ak_time *time;
 	struct ak_pclock *pclock;
@@ -82,7 +83,7 @@ ev_ready(void *arg, int fd, unsigned revents)
 		 * later, so that a broken clockd cannot spin us. */
 		f->reopen_armed = true;
 		ak_loop_timer(f->l, ak_now_ns() + 1000000000u, reopen_cb, f,
-			      NULL);
+			      &f->reopen_id);
 	}
 }
 
@@ -331,6 +332,8 @@ ak_clock_front_close(struct ak_clock_front *f)
 {
 	if (f == NULL)
 		return;
+	if (f->reopen_armed)
+		ak_loop_timer_cancel(f->l, f->reopen_id);
 	ring_xb_front_close(f->xf);
 	ak_time_free(f->time);
 	ak_pclock_free(f->pclock);
