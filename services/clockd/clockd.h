@@ -191,6 +191,21 @@ int clock_loop_kick(struct clock_loop *l, struct clock_timers *t);
  */
 int clock_loop_run_once(struct clock_loop *l, uint64_t max_wait_ns);
 
+/*
+ * Other fds in the same io_uring: a one-shot POLLIN watch on fd, reported
+ * once (fn(arg, cookie, revents or -errno)) from inside a later
+ * clock_loop_run_once, after the timers.  Re-watch to hear again.  cookie
+ * is the caller's (below 2^56), unique among live watches if it is to be
+ * unwatched.  fd is borrowed: unwatch it before closing it (the kernel
+ * holds the file while a poll is pending).  An unwatched poll is never
+ * reported.  Return 0, -EINVAL, -EBUSY (queue full) or io_uring's -errno.
+ */
+typedef void clock_watch_fn(void *arg, uint64_t cookie, int res);
+void clock_loop_set_watch_fn(struct clock_loop *l, clock_watch_fn *fn,
+			     void *arg);
+int clock_loop_watch(struct clock_loop *l, int fd, uint64_t cookie);
+int clock_loop_unwatch(struct clock_loop *l, uint64_t cookie);
+
 /* Counters for metrics and tests. */
 struct clock_loop_stats {
 	uint64_t wakeups;	/* timeout completions */
@@ -200,5 +215,27 @@ struct clock_loop_stats {
 	uint64_t rearms;	/* timeout arms and updates submitted */
 };
 void clock_loop_stats(const struct clock_loop *l, struct clock_loop_stats *s);
+
+/* ---- the daemon: serving device type "clock" over libring ------------ */
+
+struct clockd_serve_opts {
+	size_t sz;		/* sizeof(struct clockd_serve_opts) */
+	const char *rundir;	/* MORGANA_RUNDIR: link is <rundir>/<service>.sock */
+	const char *service;	/* MORGANA_SERVICE */
+	int notify_fd;		/* NOTIFY_FD (READY=1, STATUS=, STOPPING=1); -1 */
+	uint32_t max_timers;	/* per frontend; 0 = 65536 */
+	int (*after_setup)(void); /* e.g. drop privileges; NULL = nothing */
+};
+
+/*
+ * Run clockd: open the time page, the store (XENSTORED_PATH) and the
+ * xenbus backend for device type "clock", then serve every frontend
+ * (docs/clock.md, "Serving") until SIGTERM or SIGINT, when every device
+ * goes Closed.  Blocks (it is the daemon's main loop).  Blocks SIGTERM
+ * and SIGINT in the calling thread and ignores SIGPIPE.  Returns the
+ * exit status: 0 after a signal, 1 on a setup or store failure, 2 for
+ * bad opts.
+ */
+int clockd_serve(const struct clockd_serve_opts *o);
 
 #endif /* MORGANA_CLOCKD_H */

@@ -18,7 +18,13 @@
 #include "morgana/log.h"
 
 /* user_data: low byte is the kind; timeouts carry a generation above. */
-enum { TAG_TIMEOUT = 1, TAG_UPDATE = 2, TAG_STEP = 3 };
+enum { TAG_TIMEOUT = 1, TAG_UPDATE = 2, TAG_STEP = 3, TAG_WATCH = 4,
+       TAG_UNWATCH = 5 };
+
+struct watch_ev {
+	uint64_t cookie;
+	int res;
+};
 
 struct clock_loop_fe {
 	struct clock_timers *t;
@@ -42,6 +48,10 @@ struct clock_loop {
 	uint64_t gen;
 	struct __kernel_timespec ts;
 	struct clock_loop_stats st;
+	clock_watch_fn *watch_fn;
+	void *watch_arg;
+	struct watch_ev *wev;	/* completions collected per run_once */
+	size_t nwev, capwev;
 };
 
 static uint64_t
@@ -149,6 +159,7 @@ clock_loop_close(struct clock_loop *l)
 	for (size_t i = 0; i < l->nfe; i++)
 		clock_timers_close(l->fes[i].t);
 	free(l->fes);
+	free(l->wev);
 	if (l->ring_ok)
 		io_uring_queue_exit(&l->ring);
 	if (l->own_step_fd)
@@ -336,6 +347,62 @@ handle_step(struct clock_loop *l)
 		ring_log(RING_LOG_WARN, "msg=\"cannot re-arm step timer\"");
 }
 
+void
+clock_loop_set_watch_fn(struct clock_loop *l, clock_watch_fn *fn, void *arg)
+{
+	l->watch_fn = fn;
+	l->watch_arg = arg;
+}
+
+int
+clock_loop_watch(struct clock_loop *l, int fd, uint64_t cookie)
+{
+	struct io_uring_sqe *sqe;
+
+	if (fd < 0 || cookie >> 56 != 0)
+		return -EINVAL;
+	if (!(sqe = get_sqe(l)))
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, (cookie << 8) | TAG_WATCH);
+	/* Submitted with the next rearm or run_once, which always submit. */
+	return 0;
+}
+
+int
+clock_loop_unwatch(struct clock_loop *l, uint64_t cookie)
+{
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (cookie >> 56 != 0)
+		return -EINVAL;
+	if (!(sqe = get_sqe(l)))
+		return -EBUSY;
+	io_uring_prep_poll_remove(sqe, (cookie << 8) | TAG_WATCH);
+	io_uring_sqe_set_data64(sqe, TAG_UNWATCH);
+	/* Now: the poll holds a reference to the file, which the caller is
+	 * about to close (a peer must see its end go away). */
+	rc = io_uring_submit(&l->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+wev_push(struct clock_loop *l, uint64_t cookie, int res)
+{
+	if (l->nwev == l->capwev) {
+		size_t ncap = l->capwev ? l->capwev * 2 : 16;
+		struct watch_ev *n = realloc(l->wev, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->wev = n;
+		l->capwev = ncap;
+	}
+	l->wev[l->nwev++] = (struct watch_ev){ cookie, res };
+	return 0;
+}
+
 int
 clock_loop_run_once(struct clock_loop *l, uint64_t max_wait_ns)
 {
@@ -370,9 +437,21 @@ clock_loop_run_once(struct clock_loop *l, uint64_t max_wait_ns)
 		case TAG_STEP:
 			step = true;
 			break;
+		case TAG_WATCH:
+			/* Cancelled watches were unwatched on purpose. */
+			if (cqe->res != -ECANCELED && l->watch_fn &&
+			    wev_push(l, ud >> 8, cqe->res) < 0)
+				ring_log(RING_LOG_ERR,
+					 "msg=\"watch event lost: no memory\"");
+			break;
 		}
 	}
 	io_uring_cq_advance(&l->ring, n);
+	/* Handlers run after the queue is advanced: they may submit, and
+	 * may unwatch or detach anything. */
+	for (size_t i = 0; i < l->nwev; i++)
+		l->watch_fn(l->watch_arg, l->wev[i].cookie, l->wev[i].res);
+	l->nwev = 0;
 	if (step) {
 		handle_step(l);
 		if ((rc = poll_step(l)) < 0)

@@ -1,32 +1,120 @@
 /*
- * clockd - the PCLOCK/MCLOCK time page and TIME timers.  Wiring only; the
- * logic is in clockd.c and loop.c.  Serving over rings waits for the
- * transport (grants, store, handshake), so for now this only documents
- * itself.
+ * clockd - the PCLOCK/MCLOCK time page and TIME timers, served as device
+ * type "clock" over libring.  Wiring only: the environment of the wiring
+ * contract (docs/internals/wiring.md) and the command line; the serving is
+ * backend_ring.c, the logic clockd.c and loop.c.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "morgana/log.h"
+#include "services/clockd/clockd.h"
 
 static void
 usage(FILE *f)
 {
-	fputs("usage: clockd [--help]\n"
+	fputs("usage: clockd [--max-timers N] [--help]\n"
 	      "\n"
 	      "Owns the PCLOCK/MCLOCK shared time page and serves TIME timers\n"
-	      "(docs/clock.md).  Started by compose; it is not yet wired to\n"
-	      "the ring transport, so it does not serve anything.\n",
+	      "(docs/clock.md) to every `clock` device whose backend is this\n"
+	      "domain.  Started by compose, with this environment:\n"
+	      "  XENSTORED_PATH   the store socket\n"
+	      "  MORGANA_RUNDIR   run directory; the link is <rundir>/<service>.sock\n"
+	      "  MORGANA_SERVICE  the service name (logs, link socket)\n"
+	      "  NOTIFY_FD        optional: READY=1 / STATUS= / STOPPING=1 go here\n"
+	      "\n"
+	      "  --max-timers N   timers per frontend (default 65536)\n"
+	      "Exits 0 on SIGTERM/SIGINT after closing every device.\n",
 	      f);
+}
+
+/* After setup clockd needs no privilege at all: no new ones through
+ * exec, and no capabilities left (it only uses fds it already holds,
+ * memory its peers send it, and its own page). */
+static int
+drop_privileges(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-			  strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	static const struct option lo[] = {
+		{ "max-timers", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct clockd_serve_opts o = {
+		.sz = sizeof(o), .notify_fd = -1,
+		.after_setup = drop_privileges,
+	};
+	const char *nfd;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || v == 0 || v > 1000000) {
+				fprintf(stderr, "clockd: --max-timers must be "
+					"1..1000000\n");
+				return 2;
+			}
+			o.max_timers = (uint32_t)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
 	}
-	usage(stderr);
-	fputs("clockd: not wired to the ring transport yet\n", stderr);
-	return 2;
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	o.service = getenv("MORGANA_SERVICE");
+	o.rundir = getenv("MORGANA_RUNDIR");
+	if (o.service == NULL || o.service[0] == '\0')
+		o.service = "clockd";
+	ring_log_set_name(o.service);
+	if (o.rundir == NULL || o.rundir[0] == '\0') {
+		ring_log(RING_LOG_ERR, "msg=\"MORGANA_RUNDIR is not set\"");
+		return 2;
+	}
+	if (strchr(o.service, '/') != NULL) {
+		ring_log(RING_LOG_ERR, "msg=\"bad MORGANA_SERVICE\"");
+		return 2;
+	}
+	if ((nfd = getenv("NOTIFY_FD")) != NULL && nfd[0] != '\0') {
+		long v = strtol(nfd, &end, 10);
+
+		if (*end != '\0' || v < 0 || v > 65535) {
+			ring_log(RING_LOG_ERR, "msg=\"bad NOTIFY_FD\"");
+			return 2;
+		}
+		o.notify_fd = (int)v;
+	}
+	return clockd_serve(&o);
 }

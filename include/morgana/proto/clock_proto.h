@@ -44,6 +44,25 @@
  *   CANCEL answered NOT_FOUND means the id was unknown or its FIRED event
  *   has already been put on the event ring.
  */
+/*
+ * 3. The handshake (device type "clock", morgana/xenbus.h).
+ *
+ *   clockd (backend) writes under its backend directory at probe:
+ *     feature-time-page = 1, feature-timers = 1,
+ *     time-page-offer   = CLOCK_OFFER_TIME_PAGE (the link offer id),
+ *     max-timers        = the per-connection timer limit.
+ *   The frontend grants two writable pages and allocates one event
+ *   channel, and writes under its device directory:
+ *     timer-ring-ref = the command ring's ref,
+ *     fire-ring-ref  = the event ring's ref,
+ *     event-channel  = the port, shared by both rings (either side
+ *                      notifies it after pushing on either ring).
+ *   At connect clockd maps both rings, binds the channel, and offers the
+ *   time page on the link (ring_peer_offer, id CLOCK_OFFER_TIME_PAGE); the
+ *   frontend maps it with ring_share_offer.  A timer connection starts
+ *   empty: after a reconnect the frontend re-arms its pending timers (by
+ *   id, absolute deadline).
+ */
 #ifndef MORGANA_PROTO_CLOCK_PROTO_H
 #define MORGANA_PROTO_CLOCK_PROTO_H
 
@@ -52,6 +71,12 @@
 #include <stdint.h>
 
 #include "morgana/ring.h"
+
+#define CLOCK_DEVICE_TYPE "clock"
+#define CLOCK_KEY_TIMER_RING_REF "timer-ring-ref"
+#define CLOCK_KEY_FIRE_RING_REF "fire-ring-ref"
+#define CLOCK_KEY_EVENT_CHANNEL "event-channel"
+#define CLOCK_OFFER_TIME_PAGE 1u
 
 /* ---- the time page ---------------------------------------------------- */
 
