@@ -1,0 +1,45 @@
+/*
+ * appkit/appkit_internal.h - between ak_main and the device frontends.
+ */
+#ifndef APPKIT_INTERNAL_H
+#define APPKIT_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "morgana/appkit.h"
+
+struct ring_xenbus;
+
+/* In-process implementations (appkit/clock_inproc.c). */
+int ak_inproc_pclock_open(struct ak_pclock **out);
+int ak_inproc_mclock_open(struct ak_mclock **out);
+int ak_inproc_time_open(struct ak_loop *l, struct ak_time **out);
+
+/*
+ * The clock device frontend (appkit/clock_ring.c): device clock/<devid>
+ * of this domain, for signature sig (PCLOCK, MCLOCK or TIME).  Driven by
+ * the xenbus glue's dispatch; its event channel is watched on loop.
+ */
+struct ak_clock_front;
+int ak_clock_front_open(struct ak_loop *l, struct ring_xenbus *xb,
+			unsigned devid, enum ak_sig sig,
+			struct ak_clock_front **out);
+/* Connected, and (for PCLOCK/MCLOCK) the time page has arrived. */
+bool ak_clock_front_ready(struct ak_clock_front *f);
+struct ak_time *ak_clock_front_time(struct ak_clock_front *f);
+struct ak_pclock *ak_clock_front_pclock(struct ak_clock_front *f);
+struct ak_mclock *ak_clock_front_mclock(struct ak_clock_front *f);
+void ak_clock_front_close(struct ak_clock_front *f);
+
+/*
+ * Drive a ring_xenbus from the loop (appkit/xb_glue.c): watch its fds,
+ * dispatch, re-sync the watches after each dispatch, honour its retry
+ * timeout.  *fatal is set if the store went away.
+ */
+struct ak_xb_glue;
+int ak_xb_glue_open(struct ak_loop *l, struct ring_xenbus *xb,
+		    struct ak_xb_glue **out);
+bool ak_xb_glue_failed(const struct ak_xb_glue *g);
+void ak_xb_glue_close(struct ak_xb_glue *g);
+
+#endif
