@@ -28,9 +28,11 @@ ifeq ($(WERROR),1)
 CFLAGS    += -Werror
 endif
 ifeq ($(SANITIZE),1)
-CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS   += -fsanitize=address,undefined
+SAN_CFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
 endif
+CFLAGS    += $(SAN_CFLAGS)
+LDFLAGS   += $(SAN_LDFLAGS)
 
 LIBS      := -luring -lsodium -lsqlite3 -lyaml -lpthread
 TEST_LIBS := -lcmocka
@@ -55,7 +57,14 @@ MODULES := libring/module.mk $(wildcard appkit/module.mk) \
 	   tests/module.mk bench/module.mk $(sort $(wildcard examples/*/module.mk))
 include $(MODULES)
 
-all: $(ALL_BINS) $(TEST_BINS) $(BENCH_BINS)
+# How this tree was built, for applications that link its libraries
+# (compose's generated Makefile includes it): same compiler, same sanitizers.
+$(BUILD)/morgana.mk: Makefile
+	@mkdir -p $(dir $@)
+	@printf 'MORGANA_CC := %s\nMORGANA_CFLAGS := %s\nMORGANA_LDFLAGS := %s\n' \
+	  '$(CC)' '$(SAN_CFLAGS)' '$(SAN_LDFLAGS)' >$@
+
+all: $(BUILD)/morgana.mk $(ALL_BINS) $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -744,8 +744,10 @@ ak_loop_run_once(struct ak_loop *l, int timeout_ms)
 
 	l->depth++;
 	ran = run_tasks(l);
+	/* Deferred callbacks count as well: one may have changed what the
+	 * caller waits for (the handshake dispatch connects devices). */
+	ran += run_defers(l);
 	n += ran;
-	n += run_defers(l);
 	n += expire_timers(l);
 	for (struct ak_watch *w = l->watches; w; w = w->next)
 		if (!w->armed && !w->dead && !w->failed)

@@ -276,12 +276,9 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 				rc = usage(err, "configure", "configure: unknown key '%s'", name);
 				goto out;
 			}
-			if (k->stage != COMPOSE_STAGE_CONFIGURE) {
-				fprintf(err, "%s:%u:%u: error: key '%s' is a boot key: give it to the application at boot (env %s or its default), not to configure\n",
-					m->file, k->mark.line, k->mark.col, name,
-					k->env ? k->env : "-");
-				goto out;
-			}
+			/* A configure key is baked in; for a boot key the
+			 * value becomes the default baked into the binary,
+			 * which the environment or --key still override. */
 			if (compose_key_check(k, eq + 1, canon, sizeof(canon), &why) < 0) {
 				fprintf(err, "compose: configure: --%s: '%s' is not a valid %s: %s\n",
 					name, eq + 1, compose_key_type_name(k->type), why);

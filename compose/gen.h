@@ -29,7 +29,7 @@ int compose_gen_main_c(const struct compose_manifest *m,
 int compose_gen_keys_h(const struct compose_manifest *m,
 		       const struct compose_context *c, FILE *out);
 int compose_gen_makefile(const struct compose_manifest *m, const char *home,
-			 FILE *out);
+			 const char *build, FILE *out);
 
 /* Check a --key=value given to configure against key k: parsed by its
  * type, written in canonical form into buf.  Returns 0 or -EINVAL with

@@ -326,10 +326,9 @@ app_argv(const struct compose_manifest *m, const char *proj,
 
 		if (k->stage != COMPOSE_STAGE_BOOT)
 			continue;
-		/* The environment beats the default, as appkit would have
-		 * it; a --key flag would otherwise hide it. */
-		if (!v && k->has_default)
-			v = k->def.text;
+		/* Only what the environment sets: the default is baked
+		 * into the binary (the manifest's, or the one given to
+		 * configure), and appkit applies it itself. */
 		if (v && (rc = push(s, "--%s=%s", k->name, v)))
 			return rc;
 	}

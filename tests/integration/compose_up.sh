@@ -7,8 +7,10 @@ set -u
 cd "$tmp/proj"
 
 # Attached: the app exits 0 after 300 ms -> up exits 0, stopped in reverse.
-"$C" up >"$tmp/out" 2>"$tmp/err" || fail "attached up exited $?: $(cat "$tmp/err")"
-grep -q '^demo  | fixture app: --port=8080$' "$tmp/out" || fail "app args/prefix: $(cat "$tmp/out")"
+# A boot key reaches the app as --key=value only when its env var is set
+# (otherwise the app applies its own baked default).
+DEMO_PORT=9090 "$C" up >"$tmp/out" 2>"$tmp/err" || fail "attached up exited $?: $(cat "$tmp/err")"
+grep -q '^demo  | fixture app: --port=9090$' "$tmp/out" || fail "app args/prefix: $(cat "$tmp/out")"
 grep -q '^clock | frontend 3 connected to clock/0' "$tmp/out" || fail "clock ring"
 order=$(grep -o 'started [a-z]*\|[a-z]* is ready' "$tmp/err" | tr '\n' ,)
 [ "$order" = "started clock,clock is ready,started files,files is ready,started demo,demo is ready," ] ||
