@@ -75,8 +75,9 @@ $(BUILD)/%.o: %.c
 test: all
 	@BUILD=$(BUILD) tests/run.sh
 
-bench: $(BENCH_BINS)
+bench: all
 	@for b in $(BENCH_BINS); do echo "# $$b"; $$b || exit 1; done
+	@for s in bench/*.sh; do echo "# $$s"; BUILD=$(BUILD) bash $$s || exit 1; done
 
 FUZZ_SECONDS ?= 10
 FUZZ_CC      ?= clang
