@@ -97,10 +97,15 @@ deps:
 	else echo "deps: all present"; fi
 
 # The main job: until the www example exists, the most complete example
-# that runs (ringecho: store, handshake, grants, channels, rings).
+# that runs: hello through compose (the store, clockd over the rings, the
+# supervisor).  HELLO_N greetings, then everything stops; HELLO_N= runs
+# until Ctrl-C.
+HELLO_N ?= 5
 up: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/bin/ringecho --pairs 10000000
+	@cd examples/hello && ../../$(BUILD)/bin/compose configure && \
+	  ../../$(BUILD)/bin/compose build && \
+	  HELLO_N=$(HELLO_N) ../../$(BUILD)/bin/compose up
 
 clean:
 	rm -rf $(BUILD) build-*
