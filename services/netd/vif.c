@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "morgana/log.h"
 #include "netd.h"
 
 /* A frontend whose rx queue stays full this long stops holding back the
@@ -95,7 +96,9 @@ netd_vif_tx(struct netd_vif *v, unsigned budget,
 			return fail(v, pkt.why);
 		done++;
 		if (vd == NETD_TX_DROP) {
-			v->tx_dropped++;
+			if (v->tx_dropped++ < 8)
+				ring_log(RING_LOG_INFO, "msg=\"tx packet dropped\" why=\"%s\"",
+					 pkt.why);
 			answer(v, slots, pkt.nslots, pkt.extra_mask,
 			       NETIF_RSP_ERROR);
 			continue;
