@@ -27,6 +27,7 @@ struct nvif {
 	uint32_t tx_ref, rx_ref;
 	struct ring_evtchn *ev;
 	int port;
+	bool closing;		/* frontend is leaving: serve it no more */
 	struct netd_vif v;	/* last: holds a 64 KiB buffer */
 };
 
@@ -35,6 +36,7 @@ static struct netd_sw *sw;
 static struct netd_tap *tap;
 static int tap_port = -1;
 static struct ring_xenbus *xb;
+static struct ring_store *g_st;
 static volatile sig_atomic_t stop;
 
 static void
@@ -275,6 +277,30 @@ notify_line(const char *line)
 		ring_log(RING_LOG_WARN, "msg=\"NOTIFY_FD write failed\"");
 }
 
+/*
+ * A violation.  A frontend on its way out revokes its pages before its
+ * link closes, so a failed copy then is not an attack: if it is gone or
+ * Closing, stop serving it quietly and let the handshake finish.
+ */
+static void
+vif_fail(struct nvif *n)
+{
+	unsigned long state = 0;
+	char p[128];
+
+	snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u/state",
+		 ring_xb_back_dev_frontend_id(n->dev),
+		 ring_xb_back_dev_devid(n->dev));
+	if (ring_peer_process(n->peer) == -EPIPE ||
+	    (ring_store_read_uint(g_st, RING_XBT_NULL, p, &state) == 0 &&
+	     state >= RING_XB_CLOSING)) {
+		n->closing = true;
+		return;
+	}
+	/* One log line; be_disconnect frees n. */
+	ring_xb_back_dev_fail(n->dev, n->v.fail_why);
+}
+
 /* One pass over everything.  Returns the work done. */
 static int
 run_once(void)
@@ -285,10 +311,11 @@ run_once(void)
 		struct netd_vif_sink sink = { sink_deliver, sink_room, n };
 
 		nx = n->next;
+		if (n->closing)
+			continue;
 		rc = netd_vif_tx(&n->v, 64, &sink);
 		if (rc < 0) {
-			/* One log line; be_disconnect frees n. */
-			ring_xb_back_dev_fail(n->dev, n->v.fail_why);
+			vif_fail(n);
 			continue;
 		}
 		work += rc;
@@ -300,9 +327,11 @@ run_once(void)
 	}
 	for (struct nvif *n = vifs, *nx; n != NULL; n = nx) {
 		nx = n->next;
+		if (n->closing)
+			continue;
 		rc = netd_vif_rx_flush(&n->v);
 		if (rc < 0) {
-			ring_xb_back_dev_fail(n->dev, n->v.fail_why);
+			vif_fail(n);
 			continue;
 		}
 		work += rc;
@@ -320,7 +349,7 @@ static bool
 pending(void)
 {
 	for (struct nvif *n = vifs; n != NULL; n = n->next)
-		if (ring_back_has_unconsumed(&n->v.tx))
+		if (!n->closing && ring_back_has_unconsumed(&n->v.tx))
 			return true;
 	return false;
 }
@@ -356,7 +385,6 @@ main(int argc, char **argv)
 	const char *svc = getenv("MORGANA_SERVICE");
 	unsigned age = 300, spin = RING_SPIN_DEFAULT, iter = 0;
 	char lbuf[PATH_MAX];
-	struct ring_store *st;
 	struct ring_xb_back *be;
 	int c, rc;
 
@@ -409,8 +437,8 @@ main(int argc, char **argv)
 		}
 		tap_port = netd_sw_add_port(sw, &netd_tap_port_ops, tap);
 	}
-	if ((rc = ring_store_open(NULL, &st)) < 0 ||
-	    (rc = ring_xenbus_open(st, &xb)) < 0 ||
+	if ((rc = ring_store_open(NULL, &g_st)) < 0 ||
+	    (rc = ring_xenbus_open(g_st, &xb)) < 0 ||
 	    (rc = ring_xb_back_open(xb, "vif", link, &back_ops, NULL, &be)) < 0) {
 		ring_log(RING_LOG_ERR, "msg=\"backend setup failed\" err=%d", rc);
 		return 1;
@@ -436,6 +464,8 @@ main(int argc, char **argv)
 		rc = ring_xenbus_pollfds(xb, fds, 64);
 		nfd = rc > 64 ? 64 : (unsigned)rc;
 		for (struct nvif *n = vifs; n != NULL; n = n->next) {
+			if (n->closing)
+				continue;
 			if (ring_back_final_check(&n->v.tx) ||
 			    netd_vif_rx_final_check(&n->v))
 				more = 1;
@@ -466,7 +496,7 @@ main(int argc, char **argv)
 	notify_line("STOPPING=1\n");
 	ring_xb_back_close(be);
 	ring_xenbus_close(xb);
-	ring_store_close(st);
+	ring_store_close(g_st);
 	netd_tap_close(tap);
 	netd_sw_close(sw);
 	return 0;

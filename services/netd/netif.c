@@ -85,13 +85,12 @@ netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 		while (prev->flags & NETTXF_more_data) {
 			const struct net_tx_request *s;
 
-			if (ndata >= NET_FATAL_SLOTS)
-				return verdict(pkt, NETD_TX_FATAL,
-					       "malicious frontend: too many slots in one packet");
 			if (i >= n)
 				return NETD_TX_MORE;
 			s = &slots[i];
-			ndata++;
+			if (++ndata >= NET_FATAL_SLOTS)
+				return verdict(pkt, NETD_TX_FATAL,
+					       "malicious frontend: 20 or more slots in one packet");
 			if (!drop && ndata > NET_NR_SLOTS_MIN) {
 				drop = 1;
 				drop_why = "more than 18 slots in one packet";

@@ -165,7 +165,8 @@ fe_connected(void *arg, struct ring_xb_front *xfe)
 		struct net_rx_request q = { .id = (uint16_t)i,
 					    .gref = f->rxref[i] };
 
-		if (f->hostile && strcmp(f->hostile, "rxgref") == 0 && i == 0)
+		if (f->hostile && strcmp(f->hostile, "rxgref") == 0 && i == 0 &&
+		    f->teardowns == 0)
 			q.gref = 999999;
 		net_rx_front_put(&f->rx, &q);
 	}
@@ -757,7 +758,7 @@ run_front(const char *mode, const char *ready_file)
 				acted = true;
 				t_act = now_s();
 			}
-			if (acted && f.teardowns > 0) {
+			if (f.teardowns > 0) {
 				ring_log(RING_LOG_INFO, "msg=\"hostile frontend was disconnected\"");
 				return want == OUT_FATAL ? 0 : 1;
 			}
