@@ -189,7 +189,7 @@ tap_output(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 	}
 	memcpy(w->buf, frame, len);
 	/* A plain tap has no offload: the kernel needs a real checksum. */
-	if (rxflags & NETRXF_csum_blank)
+	if (rxflags & NET_RXF_csum_blank)
 		(void)net_csum_fill(w->buf, len);
 	if ((e = sqe_get(t)) == NULL) {
 		t->wdrops++;

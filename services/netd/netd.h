@@ -19,7 +19,7 @@
 /* Largest frame netd carries: the tx size field's limit. */
 #define NETD_FRAME_MAX NET_MAX_TX_SIZE
 /* Most slots (data + extra) one tx packet may take before it is fatal. */
-#define NETD_TX_SLOTS_MAX (NET_FATAL_SLOTS + XEN_NETIF_EXTRA_TYPE_MAX)
+#define NETD_TX_SLOTS_MAX (NET_FATAL_SLOTS + NET_EXTRA_TYPE_MAX)
 
 /*
  * Grant copy, as GNTTABOP_copy: copy len bytes between our buffer and the
@@ -46,7 +46,7 @@ struct netd_tx_pkt {
 	unsigned nslots;	/* slots the packet takes (data + extra) */
 	uint32_t extra_mask;	/* bit i set: slot i is an extra-info slot */
 	uint32_t len;		/* frame length (OK only) */
-	uint16_t flags;		/* first slot's NETTXF_csum_blank|data_validated */
+	uint16_t flags;		/* first slot's NET_TXF_csum_blank|data_validated */
 	bool has_gso;
 	struct net_extra gso;	/* valid if has_gso */
 	const char *why;	/* DROP/FATAL: a static reason for the log */
@@ -72,7 +72,7 @@ int netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 
 /*
  * Fill in the L4 checksum of an IPv4 or IPv6 TCP/UDP/ICMP frame whose
- * checksum was left blank (NETTXF_csum_blank), for a sink without offload
+ * checksum was left blank (NET_TXF_csum_blank), for a sink without offload
  * (a plain tap).  frame: len bytes, caller-owned, modified in place.
  * Returns 0, or -EINVAL if the frame is not one we can complete.
  */
@@ -87,7 +87,7 @@ uint16_t net_csum(const void *data, size_t len, uint32_t sum);
 
 struct netd_frame {
 	uint32_t len;
-	uint16_t rxflags;	/* NETRXF_* to report */
+	uint16_t rxflags;	/* NET_RXF_* to report */
 	uint8_t data[];
 };
 
@@ -108,7 +108,7 @@ struct netd_vif {
 
 /*
  * Where netd_vif_tx sends each good frame: deliver(arg, frame, len,
- * rxflags) with rxflags already translated to NETRXF_* for receivers; the
+ * rxflags) with rxflags already translated to NET_RXF_* for receivers; the
  * frame is borrowed for the call.  room(arg) says whether a frame may be
  * taken now (backpressure: when false the rest stays on the ring).
  */

@@ -41,23 +41,23 @@ netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 	first = &slots[0];
 	i = 1;
 	/* Extra-info slots right after the first, while FLAG_MORE. */
-	if (first->flags & NETTXF_extra_info) {
+	if (first->flags & NET_TXF_extra_info) {
 		struct net_extra ex;
 
 		do {
 			if (i >= n)
 				return NETD_TX_MORE;
-			if (nextra == XEN_NETIF_EXTRA_TYPE_MAX - 1)
+			if (nextra == NET_EXTRA_TYPE_MAX - 1)
 				return verdict(pkt, NETD_TX_FATAL,
 					       "too many extra-info slots");
 			memcpy(&ex, &slots[i], sizeof(ex));
-			if (ex.type == XEN_NETIF_EXTRA_TYPE_NONE ||
-			    ex.type >= XEN_NETIF_EXTRA_TYPE_MAX)
+			if (ex.type == NET_EXTRA_TYPE_NONE ||
+			    ex.type >= NET_EXTRA_TYPE_MAX)
 				return verdict(pkt, NETD_TX_FATAL,
 					       "invalid extra-info type");
-			if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
-				if (ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 &&
-				    ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6)
+			if (ex.type == NET_EXTRA_TYPE_GSO) {
+				if (ex.u.gso.type != NET_GSO_TYPE_TCPV4 &&
+				    ex.u.gso.type != NET_GSO_TYPE_TCPV6)
 					return verdict(pkt, NETD_TX_FATAL,
 						       "unknown GSO type");
 				if (ex.u.gso.size == 0)
@@ -69,9 +69,9 @@ netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 			pkt->extra_mask |= 1u << i;
 			nextra++;
 			i++;
-		} while (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE);
+		} while (ex.flags & NET_EXTRA_FLAG_MORE);
 	}
-	/* Data slots: the first, then one more per NETTXF_more_data. */
+	/* Data slots: the first, then one more per NET_TXF_more_data. */
 	first_data = i;
 	ndata = 1;
 	remaining = first->size;
@@ -82,7 +82,7 @@ netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 	{
 		const struct net_tx_request *prev = first;
 
-		while (prev->flags & NETTXF_more_data) {
+		while (prev->flags & NET_TXF_more_data) {
 			const struct net_tx_request *s;
 
 			if (i >= n)
@@ -131,7 +131,7 @@ netd_tx_parse(const struct net_tx_request *slots, unsigned n,
 		off += s->size;
 	}
 	pkt->len = off;
-	pkt->flags = first->flags & (NETTXF_csum_blank | NETTXF_data_validated);
+	pkt->flags = first->flags & (NET_TXF_csum_blank | NET_TXF_data_validated);
 	return NETD_TX_OK;
 }
 

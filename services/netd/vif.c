@@ -54,7 +54,7 @@ answer(struct netd_vif *v, const struct net_tx_request *slots, unsigned n,
 					     .status = status };
 
 		if (extra_mask & (1u << k))
-			r = (struct net_tx_response){ .status = NETIF_RSP_NULL };
+			r = (struct net_tx_response){ .status = NET_RSP_NULL };
 		/* Every slot was consumed just before: cannot fail. */
 		net_tx_back_put(&v->tx, &r);
 	}
@@ -100,25 +100,25 @@ netd_vif_tx(struct netd_vif *v, unsigned budget,
 				ring_log(RING_LOG_INFO, "msg=\"tx packet dropped\" why=\"%s\"",
 					 pkt.why);
 			answer(v, slots, pkt.nslots, pkt.extra_mask,
-			       NETIF_RSP_ERROR);
+			       NET_RSP_ERROR);
 			continue;
 		}
 		/* Anti-spoofing: a vif only sends from its own MAC. */
 		if (v->has_mac && memcmp(v->buf + 6, v->mac, 6) != 0) {
 			v->tx_dropped++;
 			answer(v, slots, pkt.nslots, pkt.extra_mask,
-			       NETIF_RSP_DROPPED);
+			       NET_RSP_DROPPED);
 			continue;
 		}
-		answer(v, slots, pkt.nslots, pkt.extra_mask, NETIF_RSP_OKAY);
+		answer(v, slots, pkt.nslots, pkt.extra_mask, NET_RSP_OKAY);
 		v->tx_frames++;
 		{
 			uint16_t rf = 0;
 
-			if (pkt.flags & NETTXF_csum_blank)
-				rf = NETRXF_csum_blank | NETRXF_data_validated;
-			else if (pkt.flags & NETTXF_data_validated)
-				rf = NETRXF_data_validated;
+			if (pkt.flags & NET_TXF_csum_blank)
+				rf = NET_RXF_csum_blank | NET_RXF_data_validated;
+			else if (pkt.flags & NET_TXF_data_validated)
+				rf = NET_RXF_data_validated;
 			sink->deliver(sink->arg, v->buf, pkt.len, rf);
 		}
 	}
@@ -205,7 +205,7 @@ netd_vif_rx_flush(struct netd_vif *v)
 			r = (struct net_rx_response){
 				.id = q.id, .offset = 0,
 				.flags = (uint16_t)((k == 0 ? f->rxflags : 0) |
-					 (k + 1 < need ? NETRXF_more_data : 0)),
+					 (k + 1 < need ? NET_RXF_more_data : 0)),
 				.status = (int16_t)chunk,
 			};
 			net_rx_back_put(&v->rx, &r);

@@ -215,7 +215,7 @@ send_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 		memcpy(f->txpg[i], fr + off, chunk);
 		q = (struct net_tx_request){
 			.gref = f->txref[i], .offset = 0, .id = (uint16_t)i,
-			.flags = k + 1 < need ? NETTXF_more_data : 0,
+			.flags = k + 1 < need ? NET_TXF_more_data : 0,
 			.size = (uint16_t)(k == 0 ? len : chunk),
 		};
 		net_tx_front_put(&f->tx, &q);
@@ -248,13 +248,13 @@ drain(struct nfront *f)
 		return 0;
 	while ((rc = net_tx_front_get(&f->tx, &tr)) == 1) {
 		n++;
-		if (tr.status == NETIF_RSP_NULL)
+		if (tr.status == NET_RSP_NULL)
 			continue;
 		if (tr.id >= TXN || !f->txbusy[tr.id])
 			return -1;
 		f->txbusy[tr.id] = false;
 		f->txfree++;
-		if (tr.status != NETIF_RSP_OKAY)
+		if (tr.status != NET_RSP_OKAY)
 			f->last_tx_status = tr.status;
 		else
 			f->tx_ok++;
@@ -269,7 +269,7 @@ drain(struct nfront *f)
 			return -1;
 		if (rr.status < 0 || (uint32_t)rr.offset + (uint32_t)rr.status > 4096 ||
 		    f->flen + (uint32_t)rr.status > sizeof(f->frame) ||
-		    (rr.flags & NETRXF_extra_info))
+		    (rr.flags & NET_RXF_extra_info))
 			f->fbad = true;
 		else {
 			memcpy(f->frame + f->flen, (uint8_t *)f->rxpg[rr.id] + rr.offset,
@@ -279,7 +279,7 @@ drain(struct nfront *f)
 		q = (struct net_rx_request){ .id = rr.id, .gref = f->rxref[rr.id] };
 		net_rx_front_put(&f->rx, &q);
 		reposted = true;
-		if (!(rr.flags & NETRXF_more_data)) {
+		if (!(rr.flags & NET_RXF_more_data)) {
 			if (!f->fbad && f->on_frame &&
 			    f->on_frame(f, f->frame, f->flen) < 0)
 				return -1;
@@ -620,7 +620,7 @@ hostile_act(struct nfront *f, const char *m)
 
 		q.size = (uint16_t)(60 * n);
 		for (unsigned i = 0; i < n; i++) {
-			q.flags = i + 1 < n ? NETTXF_more_data : 0;
+			q.flags = i + 1 < n ? NET_TXF_more_data : 0;
 			q.offset = (uint16_t)(i * 60);
 			q.id = (uint16_t)i;
 			if (i > 0)
@@ -630,31 +630,31 @@ hostile_act(struct nfront *f, const char *m)
 		goto push;
 	} else if (strcmp(m, "oversize") == 0) {
 		q.size = 100;
-		q.flags = NETTXF_more_data;
+		q.flags = NET_TXF_more_data;
 		net_tx_front_put(&f->tx, &q);
 		q = (struct net_tx_request){ .gref = f->txref[0], .id = 1,
 					     .offset = 1000, .size = 200 };
 	} else if (strcmp(m, "zerofrag") == 0) {
-		q.flags = NETTXF_more_data;
+		q.flags = NET_TXF_more_data;
 		net_tx_front_put(&f->tx, &q);
 		q = (struct net_tx_request){ .gref = f->txref[0], .id = 1,
-					     .flags = NETTXF_more_data };
+					     .flags = NET_TXF_more_data };
 		net_tx_front_put(&f->tx, &q);
 		q.id = 2;
 		q.flags = 0;
 	} else if (strcmp(m, "extra") == 0 || strcmp(m, "gso0") == 0) {
-		struct net_extra ex = { .type = m[0] == 'e' ? 7 : XEN_NETIF_EXTRA_TYPE_GSO };
+		struct net_extra ex = { .type = m[0] == 'e' ? 7 : NET_EXTRA_TYPE_GSO };
 		struct net_tx_request slot;
 
-		ex.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
-		q.flags = NETTXF_extra_info;
+		ex.u.gso.type = NET_GSO_TYPE_TCPV4;
+		q.flags = NET_TXF_extra_info;
 		net_tx_front_put(&f->tx, &q);
 		memset(&slot, 0, sizeof(slot));
 		memcpy(&slot, &ex, sizeof(ex));
 		net_tx_front_put(&f->tx, &slot);
 		goto push;
 	} else if (strcmp(m, "incomplete") == 0) {
-		q.flags = NETTXF_more_data;
+		q.flags = NET_TXF_more_data;
 		q.size = 120;
 	} else if (strcmp(m, "gref") == 0) {
 		q.gref = 999999;
@@ -766,7 +766,7 @@ run_front(const char *mode, const char *ready_file)
 			    now_s() - t_act > 0.3) {
 				ring_log(RING_LOG_INFO, "msg=\"packet dropped\" status=%d",
 					 f.last_tx_status);
-				return f.last_tx_status == NETIF_RSP_ERROR ? 0 : 1;
+				return f.last_tx_status == NET_RSP_ERROR ? 0 : 1;
 			}
 			if (acted && want == OUT_OK && f.tx_ok > 0 &&
 			    now_s() - t_act > 0.3)

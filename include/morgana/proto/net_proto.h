@@ -10,14 +10,14 @@
  * net_tx_request / net_tx_response, rx (backend -> frontend) over
  * net_rx_request (an empty page posted by the frontend) / net_rx_response.
  *
- * TX packet: slot 1 {flags, size = WHOLE frame length}; if NETTXF_extra_info,
+ * TX packet: slot 1 {flags, size = WHOLE frame length}; if NET_TXF_extra_info,
  * extra-info slots follow (net_extra overlaying a tx request slot) while
- * XEN_NETIF_EXTRA_FLAG_MORE; then slots 2..n {size = this fragment} while
- * the previous slot had NETTXF_more_data.  The first slot's own data is
+ * NET_EXTRA_FLAG_MORE; then slots 2..n {size = this fragment} while
+ * the previous slot had NET_TXF_more_data.  The first slot's own data is
  * size - sum(later sizes).  The backend answers every slot, in order:
- * data slots {id, status}, extra slots status NETIF_RSP_NULL.
+ * data slots {id, status}, extra slots status NET_RSP_NULL.
  * RX: each response sits in the slot of its request; status > 0 is the
- * fragment's length, NETRXF_more_data chains fragments.
+ * fragment's length, NET_RXF_more_data chains fragments.
  *
  * Store keys (frontend dir): tx-ring-ref, rx-ring-ref, event-channel,
  * request-rx-copy=1, feature-sg, feature-rx-notify; (both dirs, toolstack)
@@ -38,33 +38,33 @@
 #define NET_FATAL_SLOTS 20u		/* netback's fatal_skb_slots default */
 
 /* TX flags (frontend -> backend). */
-#define NETTXF_csum_blank (1u << 0)	/* L4 checksum not filled in */
-#define NETTXF_data_validated (1u << 1) /* L4 checksum known good */
-#define NETTXF_more_data (1u << 2)	/* frame continues in the next slot */
-#define NETTXF_extra_info (1u << 3)	/* extra-info slot(s) follow */
+#define NET_TXF_csum_blank (1u << 0)	/* L4 checksum not filled in */
+#define NET_TXF_data_validated (1u << 1) /* L4 checksum known good */
+#define NET_TXF_more_data (1u << 2)	/* frame continues in the next slot */
+#define NET_TXF_extra_info (1u << 3)	/* extra-info slot(s) follow */
 
 /* RX flags (backend -> frontend): csum bits are swapped w.r.t. TX. */
-#define NETRXF_data_validated (1u << 0)
-#define NETRXF_csum_blank (1u << 1)
-#define NETRXF_more_data (1u << 2)
-#define NETRXF_extra_info (1u << 3)
-#define NETRXF_gso_prefix (1u << 4)
+#define NET_RXF_data_validated (1u << 0)
+#define NET_RXF_csum_blank (1u << 1)
+#define NET_RXF_more_data (1u << 2)
+#define NET_RXF_extra_info (1u << 3)
+#define NET_RXF_gso_prefix (1u << 4)
 
-#define NETIF_RSP_DROPPED (-2)
-#define NETIF_RSP_ERROR (-1)
-#define NETIF_RSP_OKAY 0
-#define NETIF_RSP_NULL 1
+#define NET_RSP_DROPPED (-2)
+#define NET_RSP_ERROR (-1)
+#define NET_RSP_OKAY 0
+#define NET_RSP_NULL 1
 
-#define XEN_NETIF_EXTRA_TYPE_NONE 0
-#define XEN_NETIF_EXTRA_TYPE_GSO 1
-#define XEN_NETIF_EXTRA_TYPE_MCAST_ADD 2
-#define XEN_NETIF_EXTRA_TYPE_MCAST_DEL 3
-#define XEN_NETIF_EXTRA_TYPE_HASH 4
-#define XEN_NETIF_EXTRA_TYPE_MAX 5
-#define XEN_NETIF_EXTRA_FLAG_MORE (1u << 0)
-#define XEN_NETIF_GSO_TYPE_NONE 0
-#define XEN_NETIF_GSO_TYPE_TCPV4 1
-#define XEN_NETIF_GSO_TYPE_TCPV6 2
+#define NET_EXTRA_TYPE_NONE 0
+#define NET_EXTRA_TYPE_GSO 1
+#define NET_EXTRA_TYPE_MCAST_ADD 2
+#define NET_EXTRA_TYPE_MCAST_DEL 3
+#define NET_EXTRA_TYPE_HASH 4
+#define NET_EXTRA_TYPE_MAX 5
+#define NET_EXTRA_FLAG_MORE (1u << 0)
+#define NET_GSO_TYPE_NONE 0
+#define NET_GSO_TYPE_TCPV4 1
+#define NET_GSO_TYPE_TCPV6 2
 
 struct net_tx_request {
 	uint32_t gref;
@@ -99,7 +99,7 @@ struct net_extra {
 	union {
 		struct {
 			uint16_t size;	/* MSS */
-			uint8_t type;	/* XEN_NETIF_GSO_TYPE_* */
+			uint8_t type;	/* NET_GSO_TYPE_* */
 			uint8_t pad;
 			uint16_t features;
 		} gso;
