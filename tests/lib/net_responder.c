@@ -300,9 +300,17 @@ wait_ev(struct ring_xenbus *xb, struct nfront *f, int ms)
 {
 	struct pollfd p = { .fd = f->ev ? ring_evtchn_fd(f->ev) : -1,
 			    .events = POLLIN };
-	bool more = f->up && (ring_front_final_check(&f->tx) |
-			      ring_front_final_check(&f->rx));
-	int rc = ring_xenbus_poll(xb, &p, 1, more ? 0 : ms);
+	bool more = false;
+	int rc;
+
+	/* Both rings are armed: no short-circuit. */
+	if (f->up) {
+		bool a = ring_front_final_check(&f->tx);
+		bool b = ring_front_final_check(&f->rx);
+
+		more = a || b;
+	}
+	rc = ring_xenbus_poll(xb, &p, 1, more ? 0 : ms);
 
 	if (f->ev)
 		ring_evtchn_consume(f->ev);
