@@ -512,9 +512,14 @@ front_mac(unsigned k, uint8_t m[6])
 	m[5] = (uint8_t)(k + 1);
 }
 
+static uint32_t s_size;		/* fixed frame size, 0: varied */
+static double s_t0, s_t1;
+
 static uint32_t
 flen_of(uint64_t seq)
 {
+	if (s_size)
+		return s_size;
 	return 60 + (uint32_t)((seq * 2654435761u) % 1455);
 }
 
@@ -589,6 +594,32 @@ stream_fill(struct nfront *f)
 			break;
 		s_sent++;
 	}
+	kick(f);
+}
+
+/* Blast: send s_frames frames of s_size bytes to an unknown MAC (the
+ * switch floods them to the tap) as fast as the ring allows. */
+static int
+blast_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	(void)f;
+	(void)fr;
+	(void)len;
+	return 0;
+}
+
+static void
+blast_fill(struct nfront *f)
+{
+	uint8_t fr[1514] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint32_t len = s_size ? s_size : 60;
+
+	if (s_t0 == 0)
+		s_t0 = now_s();
+	memcpy(fr + 6, f->mac, 6);
+	put16(fr + 12, ETHERTYPE_TEST);
+	while (s_sent < s_frames && send_frame(f, fr, len) == 0)
+		s_sent++;
 	kick(f);
 }
 
@@ -694,6 +725,8 @@ on_term(int sig)
 	stop = 1;
 }
 
+static int blast_frame(struct nfront *f, const uint8_t *fr, uint32_t len);
+
 static int
 run_front(const char *mode, const char *ready_file)
 {
@@ -715,6 +748,8 @@ run_front(const char *mode, const char *ready_file)
 	}
 	if (strcmp(mode, "respond") == 0) {
 		f.on_frame = responder_frame;
+	} else if (strcmp(mode, "blast") == 0) {
+		f.on_frame = blast_frame;
 	} else if (strcmp(mode, "stream") == 0) {
 		f.on_frame = stream_frame;
 		front_mac(s_idx ^ 1, s_peer_mac);
@@ -741,6 +776,13 @@ run_front(const char *mode, const char *ready_file)
 					close(fd);
 				ready_written = true;
 			}
+		} else if (f.on_frame == blast_frame) {
+			if (f.up)
+				blast_fill(&f);
+			if (s_sent == s_frames && f.txfree == TXN) {
+				s_t1 = now_s();
+				break;
+			}
 		} else if (f.on_frame == stream_frame) {
 			uint32_t others = ((1u << s_nfronts) - 1) & ~(1u << s_idx);
 
@@ -748,15 +790,18 @@ run_front(const char *mode, const char *ready_file)
 				send_hello(&f);
 				t_hello = now_s();
 			}
-			if (f.up && s_idx < 2 && (s_seen & (1u << (s_idx ^ 1))))
+			if (f.up && s_idx < 2 && (s_seen & (1u << (s_idx ^ 1))) &&
+			    !s_streaming) {
 				s_streaming = true;
+				s_t0 = now_s();
+			}
 			if (s_streaming)
 				stream_fill(&f);
 			if (s_seen == others && s_acked == others &&
 			    (s_idx >= 2 ||
 			     (s_sent == s_frames && s_recv == s_frames))) {
 				if (t_done == 0)
-					t_done = now_s();
+					s_t1 = t_done = now_s();
 				else if (now_s() - t_done > 0.3)
 					break;
 			}
@@ -793,6 +838,12 @@ run_front(const char *mode, const char *ready_file)
 	if (f.on_frame == stream_frame)
 		printf("front %u: sent %" PRIu64 " received %" PRIu64 " frames\n",
 		       s_idx, s_sent, s_recv);
+	if (f.on_frame == stream_frame && s_idx < 2 && s_t1 > s_t0)
+		printf("rate: front %u %.0f frames/s received\n", s_idx,
+		       (double)s_recv / (s_t1 - s_t0));
+	if (f.on_frame == blast_frame && s_t1 > s_t0)
+		printf("rate: blast %.0f frames/s sent\n",
+		       (double)s_sent / (s_t1 - s_t0));
 	fflush(stdout);
 	ring_xb_front_close(f.xb);
 	ring_xenbus_close(xb);
@@ -905,6 +956,9 @@ usage(FILE *out)
 "  --ready-file F     (ping) created once the responder is connected\n"
 "  --fronts K         (stream) frontends, 2..16 (default 3)\n"
 "  --frames N         (stream, hostile) frames each way (default 1000000)\n"
+"  --size N           (stream, blast) fixed frame size\n"
+"  --scenario blast   netd --backend tap --tap T; one frontend sends\n"
+"                     --frames frames to an unknown MAC (flooded to the tap)\n"
 "  --hostile MODE     (hostile) crosspage short slots19 slots20 oversize\n"
 "                     zerofrag extra gso0 incomplete gref index rxgref\n");
 }
@@ -924,6 +978,7 @@ main(int argc, char **argv)
 		{ "role", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "index", required_argument, NULL, 'x' },
+		{ "size", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -932,7 +987,7 @@ main(int argc, char **argv)
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
 	char self[PATH_MAX], rundir[] = "/tmp/netresp.XXXXXX", sock[PATH_MAX];
-	char sfr[32], snf[32], sidx[16];
+	char sfr[32], snf[32], sidx[16], ssz[16];
 	pid_t npid, fpids[17] = { 0 };
 	int c, pfd[2], rc = 1, status;
 	unsigned nproc;
@@ -951,6 +1006,7 @@ main(int argc, char **argv)
 		case 'R': role = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'x': s_idx = (unsigned)atoi(optarg); break;
+		case 'z': s_size = (uint32_t)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -971,7 +1027,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(scen, "ping") == 0 && tap == NULL) {
+	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0) &&
+	    tap == NULL) {
 		usage(stderr);
 		return 2;
 	}
@@ -1002,7 +1059,7 @@ main(int argc, char **argv)
 	setenv("XENSTORED_PATH", sock, 1);
 	setenv("MORGANA_RUNDIR", rundir, 1);
 	setenv("MORGANA_SERVICE", "netd", 1);
-	nproc = strcmp(scen, "ping") == 0 ? 1 :
+	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
 		struct devs d = { nproc };
@@ -1017,7 +1074,7 @@ main(int argc, char **argv)
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
 	{
 		char *nargv[] = { (char *)netd, "--backend",
-				  strcmp(scen, "ping") == 0 ? "tap" : "vswitch",
+				  tap ? "tap" : "vswitch",
 				  tap ? "--tap" : NULL, (char *)tap, NULL };
 		char buf[64] = "";
 		size_t got = 0;
@@ -1044,14 +1101,16 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	snprintf(sfr, sizeof(sfr), "%llu", strcmp(scen, "hostile") == 0 ? frames : frames);
+	snprintf(sfr, sizeof(sfr), "%llu", frames);
+	snprintf(ssz, sizeof(ssz), "%u", s_size);
 	snprintf(snf, sizeof(snf), "%u", nfronts);
 	for (unsigned k = 0; k < nproc; k++) {
 		const char *m = strcmp(scen, "ping") == 0 ? "respond" :
+				strcmp(scen, "blast") == 0 ? "blast" :
 				k < nfronts ? "stream" : hostile;
 		char *fargv[] = { self, "--role", "front", "--mode", (char *)m,
 				  "--index", sidx, "--frames", sfr, "--fronts", snf,
-				  "--ip", (char *)ip,
+				  "--ip", (char *)ip, "--size", ssz,
 				  ready ? "--ready-file" : NULL, (char *)ready, NULL };
 
 		snprintf(sidx, sizeof(sidx), "%u", k);
