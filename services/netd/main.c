@@ -38,6 +38,10 @@ static int tap_port = -1;
 static struct ring_xenbus *xb;
 static struct ring_store *g_st;
 static volatile sig_atomic_t stop;
+static unsigned nvifs;
+
+static void notify_line(const char *line);
+static void notify_status(void);
 
 static void
 on_term(int sig)
@@ -218,6 +222,8 @@ be_connect(void *arg, struct ring_xb_back_dev *dev, struct ring_peer *peer,
 	*ring_xb_back_dev_user(dev) = n;
 	n->next = vifs;
 	vifs = n;
+	nvifs++;
+	notify_status();
 	ring_log(RING_LOG_INFO, "msg=\"vif connected\" frontend=%u devid=%u port=%d sg=%lu",
 		 ring_xb_back_dev_frontend_id(dev), ring_xb_back_dev_devid(dev),
 		 n->port, sg);
@@ -250,6 +256,8 @@ be_disconnect(void *arg, struct ring_xb_back_dev *dev)
 	ring_peer_unmap(n->peer, n->rx_ref);
 	ring_evtchn_close(n->ev);
 	*ring_xb_back_dev_user(dev) = NULL;
+	nvifs--;
+	notify_status();
 	ring_log(RING_LOG_INFO,
 		 "msg=\"vif disconnected\" tx_frames=%llu tx_dropped=%llu rx_frames=%llu rx_dropped=%llu",
 		 (unsigned long long)n->v.tx_frames,
@@ -264,6 +272,16 @@ static const struct ring_xb_back_ops back_ops = {
 	.be_connect = be_connect,
 	.be_disconnect = be_disconnect,
 };
+
+/* STATUS=<text> for `compose ps`: how many vifs are connected. */
+static void
+notify_status(void)
+{
+	char b[64];
+
+	snprintf(b, sizeof(b), "STATUS=%u vif(s) connected\n", nvifs);
+	notify_line(b);
+}
 
 static void
 notify_line(const char *line)
