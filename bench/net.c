@@ -1,0 +1,160 @@
+/*
+ * bench/net: netd throughput (not a test).  BENCH lines:
+ *   tap_raw_pps        baseline: a bare loop write(2)ing 64-byte frames
+ *                      into a tap (no netd)
+ *   netd_tap_tx_pps    test frontend -> netd (tap backend) -> tap, 64 B
+ *   vswitch_pps        frontend <-> vswitch <-> frontend, 60 B frames,
+ *                      both directions summed
+ *   vswitch_gbps_1500  the same with 1514-byte frames, in Gbit/s
+ * The tap benches run in a private network namespace (unshare); without
+ * the privilege for it they are skipped with a comment line.  Uses
+ * $BUILD/bin/netd and $BUILD/tests/lib/net_responder next to this binary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char netd[PATH_MAX + 32], resp[PATH_MAX + 32];
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run the harness; return the sum of its "rate:" lines (frames/s). */
+static double
+harness(const char *args)
+{
+	char cmd[3 * PATH_MAX + 128], line[256];
+	double sum = 0, r;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --netd %s %s 2>/dev/null", resp, netd,
+		 args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	/* Lines look like "rate: front 0 431284 frames/s received". */
+	while (fgets(line, sizeof(line), p) != NULL) {
+		char *f = strstr(line, " frames/s");
+
+		if (strncmp(line, "rate:", 5) != 0 || f == NULL)
+			continue;
+		*f = '\0';
+		if ((f = strrchr(line, ' ')) != NULL && (r = strtod(f, NULL)) > 0)
+			sum += r;
+	}
+	if (pclose(p) != 0)
+		return -1;
+	return sum;
+}
+
+static int
+tap_open(const char *name)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), s;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		return -errno;
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ioctl(s, SIOCSIFFLAGS, &ifr);
+	close(s);
+	return fd;
+}
+
+static void
+tap_benches(void)
+{
+	unsigned char fr[64] = { 0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 1,
+				 0x88, 0xb5 };
+	double t0, t1, r;
+	long n = 0;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("# skip tap benches: no network namespace (%s)\n",
+		       strerror(errno));
+		return;
+	}
+	if ((fd = tap_open("braw0")) < 0) {
+		printf("# skip tap benches: no tun (%s)\n", strerror(-fd));
+		return;
+	}
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 1000; i++)
+			if (write(fd, fr, sizeof(fr)) == (ssize_t)sizeof(fr))
+				n++;
+		t1 = now_s();
+	} while (t1 - t0 < 2.0);
+	close(fd);
+	printf("BENCH tap_raw_pps %.0f frames/s\n", (double)n / (t1 - t0));
+	fflush(stdout);
+	r = harness("--scenario blast --tap btap0 --frames 1000000 --size 64");
+	if (r > 0)
+		printf("BENCH netd_tap_tx_pps %.0f frames/s\n", r);
+	else
+		printf("# netd_tap_tx_pps: harness failed\n");
+}
+
+int
+main(void)
+{
+	char self[PATH_MAX], *d;
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	double r;
+	pid_t pid;
+
+	if (sl < 0)
+		return 1;
+	self[sl] = '\0';
+	if ((d = strrchr(self, '/')) != NULL)
+		*d = '\0';			/* BUILD/bench */
+	if ((d = strrchr(self, '/')) != NULL)
+		*d = '\0';			/* BUILD */
+	snprintf(netd, sizeof(netd), "%s/bin/netd", self);
+	snprintf(resp, sizeof(resp), "%s/tests/lib/net_responder", self);
+	if (access(netd, X_OK) < 0 || access(resp, X_OK) < 0) {
+		printf("# skip: build netd and tests/lib/net_responder first\n");
+		return 0;
+	}
+	fflush(stdout);
+	/* The namespace is the child's alone. */
+	if ((pid = fork()) == 0) {
+		tap_benches();
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	r = harness("--scenario stream --fronts 2 --frames 1000000 --size 60");
+	if (r > 0)
+		printf("BENCH vswitch_pps %.0f frames/s\n", r);
+	r = harness("--scenario stream --fronts 2 --frames 300000 --size 1514");
+	if (r > 0)
+		printf("BENCH vswitch_gbps_1500 %.2f Gbit/s\n", r * 1514 * 8 / 1e9);
+	return 0;
+}
