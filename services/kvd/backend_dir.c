@@ -1,22 +1,48 @@
 /* dir: a host directory, read-only, confined to its root.  Every lookup
  * goes through openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) relative to
  * the root fd, so "..", absolute symlinks and symlinks leading out are
- * refused by the kernel even if a key slipped past kv_key_valid. */
+ * refused by the kernel even if a key slipped past kv_key_valid.
+ *
+ * Reads keep up to DIR_CACHE files open, so a repeated get costs one
+ * pread instead of a confined open, fstat, pread and close.  The cache is
+ * dropped whole when inotify reports any change in a directory on the path
+ * of a cached file; inotify is read at most once per DIR_RECHECK_NS, so a
+ * change on disk is served within a millisecond.  Without inotify (or past
+ * its watch limit) reads simply go uncached. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "services/kvd/kvd.h"
 
+#define DIR_CACHE 512		/* open fds at most: half the default limit */
+#define DIR_PROBE 8
+#define DIR_RECHECK_NS 1000000ull
+#define DIR_WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | \
+			IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+			IN_DELETE_SELF | IN_MOVE_SELF)
+
+struct dir_ent {
+	char *key;		/* NULL: empty slot */
+	int fd;
+	uint64_t size;
+};
+
 struct kv_dir {
 	struct kv_store base;
 	int rootfd;
+	int ifd;		/* inotify; -1: no cache */
+	uint64_t checked_ns;	/* when ifd was last drained */
+	struct dir_ent cache[DIR_CACHE];
 };
 
 static int
@@ -96,17 +122,141 @@ dir_size(struct kv_store *s, const char *key, uint64_t *size)
 	return 0;
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+cache_flush(struct kv_dir *d)
+{
+	for (unsigned i = 0; i < DIR_CACHE; i++)
+		if (d->cache[i].key != NULL) {
+			free(d->cache[i].key);
+			close(d->cache[i].fd);
+			d->cache[i].key = NULL;
+		}
+}
+
+/* Drop every cached file if anything changed under a watched directory;
+ * inotify is read at most once per DIR_RECHECK_NS. */
+static void
+cache_check(struct kv_dir *d)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	uint64_t now = mono_ns();
+	bool changed = false;
+
+	if (now - d->checked_ns < DIR_RECHECK_NS)
+		return;
+	d->checked_ns = now;
+	while (read(d->ifd, buf, sizeof(buf)) > 0)
+		changed = true;
+	if (changed)
+		cache_flush(d);
+}
+
+/* The entry for key if cached (*hit), else the slot to fill: an empty
+ * one among key's DIR_PROBE slots, or the first of them to evict. */
+static struct dir_ent *
+cache_slot(struct kv_dir *d, const char *key, bool *hit)
+{
+	uint32_t h = 2166136261u;
+	struct dir_ent *empty = NULL;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (unsigned i = 0; i < DIR_PROBE; i++) {
+		struct dir_ent *e = &d->cache[(h + i) % DIR_CACHE];
+
+		if (e->key == NULL) {
+			if (empty == NULL)
+				empty = e;
+		} else if (strcmp(e->key, key) == 0) {
+			*hit = true;
+			return e;
+		}
+	}
+	*hit = false;
+	return empty != NULL ? empty : &d->cache[h % DIR_CACHE];
+}
+
+/* Watch the root and every directory on key's path: a file rewritten, or
+ * a directory on the way renamed or replaced, then shows in inotify.
+ * Returns 0, or -1 if any watch could not be added. */
+static int
+watch_path(struct kv_dir *d, const char *key)
+{
+	char prefix[KV_KEY_MAX + 1], proc[64];
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i <= len; i++) {
+		int fd, wd;
+
+		if (i != 0 && key[i] != '/')
+			continue;
+		if (i == len)
+			break;		/* the file itself: its directory covers it */
+		memcpy(prefix, key, i);
+		prefix[i] = '\0';
+		if ((fd = dir_openat(d, prefix, O_PATH | O_DIRECTORY)) < 0)
+			return -1;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		wd = inotify_add_watch(d->ifd, proc, DIR_WATCH_MASK);
+		close(fd);
+		if (wd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+read_fd(int fd, uint64_t off, void *buf, size_t len, uint64_t size)
+{
+	size_t got = 0;
+
+	while (got < len && off + got < size) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (int)got;
+}
+
 static int
 dir_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
 	 size_t len, uint64_t *size)
 {
+	struct kv_dir *d = (struct kv_dir *)s;
+	struct dir_ent *e = NULL;
+	bool watched = false, hit;
 	struct stat st;
-	size_t got = 0;
-	int fd, r = 0;
+	int fd, r;
 
+	if (d->ifd >= 0 && kv_key_valid(key)) {
+		cache_check(d);
+		e = cache_slot(d, key, &hit);
+		if (hit) {
+			*size = e->size;
+			return read_fd(e->fd, off, buf, len, e->size);
+		}
+		/* Watch before opening: a change in between is then seen. */
+		watched = watch_path(d, key) == 0;
+	}
 	/* O_NONBLOCK: a FIFO put in the tree must not stall the daemon. */
-	if ((fd = dir_openat((struct kv_dir *)s, key,
-			     O_RDONLY | O_NONBLOCK)) < 0)
+	if ((fd = dir_openat(d, key, O_RDONLY | O_NONBLOCK)) < 0)
 		return fd == -EISDIR ? -EISDIR : fd;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
@@ -121,21 +271,20 @@ dir_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
 		goto out;
 	}
 	*size = (uint64_t)st.st_size;
-	while (got < len && off + got < *size) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got,
-				  (off_t)(off + got));
+	r = read_fd(fd, off, buf, len, *size);
+	if (r >= 0 && watched) {
+		char *k = strdup(key);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
+		if (k != NULL) {
+			if (e->key != NULL) {
+				free(e->key);
+				close(e->fd);
+			}
+			*e = (struct dir_ent){ .key = k, .fd = fd,
+					       .size = *size };
+			return r;
 		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
 	}
-	r = (int)got;
 out:
 	close(fd);
 	return r;
@@ -222,6 +371,9 @@ dir_close(struct kv_store *s)
 {
 	struct kv_dir *d = (struct kv_dir *)s;
 
+	cache_flush(d);
+	if (d->ifd >= 0)
+		close(d->ifd);
 	close(d->rootfd);
 	free(d);
 }
@@ -262,6 +414,8 @@ kv_dir_open(const char *root, struct kv_store **out)
 	d->base.ops = &dir_ops;
 	d->base.rw = false;
 	d->rootfd = fd;
+	/* No inotify: serve uncached. */
+	d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	*out = &d->base;
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,16 @@ spawn(struct proc *p, bool backend)
 		char nfd[16];
 
 		setenv("MORGANA_SERVICE", p->svc, 1);
+		/* KV_HARNESS_PIN (benchmarks): backends on CPU 1, frontends
+		 * on CPU 0, so each run measures the same placement. */
+		if (getenv("KV_HARNESS_PIN") != NULL &&
+		    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(backend ? 1 : 0, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
 		if (backend) {
 			int fd = dup(pfd[1]);	/* without O_CLOEXEC */
 
