@@ -1,7 +1,9 @@
 /*
  * dir confinement: "..", absolute paths, symlinks leading out and NUL bytes
  * in keys are refused, both through the wrappers and at the backend itself;
- * symlinks that stay inside the root are followed.
+ * symlinks that stay inside the root are followed.  The fd cache never
+ * serves a file after it changed on disk (rewritten in place, replaced by
+ * rename, removed, or a directory on its path swapped).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +172,69 @@ test_nul_in_key(void **state)
 	assert_int_equal(r.val, 0);
 }
 
+static void
+read_is(const char *key, const char *want)
+{
+	unsigned char buf[64];
+	uint64_t size = 0;
+	int r = kv_store_read(s, key, 0, buf, sizeof(buf), &size);
+
+	assert_int_equal(r, (int)strlen(want));
+	assert_int_equal(size, strlen(want));
+	assert_memory_equal(buf, want, strlen(want));
+}
+
+/* The cache rechecks inotify at most once per millisecond. */
+static void
+settle(void)
+{
+	usleep(3000);
+}
+
+static void
+test_cache_sees_changes(void **state)
+{
+	char p[256], q[700];
+	unsigned char buf[8];
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/sub/v", root);
+	write_file(p, "one");
+	read_is("sub/v", "one");
+	read_is("sub/v", "one");	/* now served from the cache */
+	write_file(p, "second");	/* rewritten in place, longer */
+	settle();
+	read_is("sub/v", "second");
+	snprintf(q, sizeof(q), "%s/sub/v.new", root);
+	write_file(q, "3");
+	assert_int_equal(rename(q, p), 0);	/* replaced by rename */
+	settle();
+	read_is("sub/v", "3");
+	/* A directory on the path swapped for another one. */
+	snprintf(q, sizeof(q), "%s/sub2", root);
+	mkdir(q, 0755);
+	snprintf(q, sizeof(q), "%s/sub2/v", root);
+	write_file(q, "other dir");
+	read_is("sub/v", "3");
+	snprintf(p, sizeof(p), "%s/sub", root);
+	snprintf(q, sizeof(q), "%s/sub.old", root);
+	assert_int_equal(rename(p, q), 0);
+	snprintf(q, sizeof(q), "%s/sub2", root);
+	assert_int_equal(rename(q, p), 0);
+	settle();
+	read_is("sub/v", "other dir");
+	/* Removed: not found, never the cached bytes. */
+	snprintf(p, sizeof(p), "%s/sub/v", root);
+	assert_int_equal(unlink(p), 0);
+	settle();
+	assert_int_equal(kv_store_read(s, "sub/v", 0, buf, sizeof(buf), NULL),
+			 -ENOENT);
+	/* Put the tree back as the other tests expect it. */
+	snprintf(q, sizeof(q), "rm -rf '%s/sub' && mv '%s/sub.old' '%s/sub' && rm -f '%s/sub/v'",
+		 root, root, root, root);
+	assert_int_equal(system(q), 0);
+}
+
 int
 main(void)
 {
@@ -179,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_symlink_out),
 		cmocka_unit_test(test_symlink_in_and_listing),
 		cmocka_unit_test(test_nul_in_key),
+		cmocka_unit_test(test_cache_sees_changes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
