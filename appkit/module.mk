@@ -11,3 +11,6 @@ $(APPKIT_LIB): $(APPKIT_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 ALL_BINS += $(APPKIT_LIB)
+
+# The frontends decode what daemons send: fuzz targets link appkit too.
+FUZZ_EXTRA_SRCS += $(APPKIT_SRCS)
