@@ -30,6 +30,7 @@ struct key_val {
 struct dev {
 	const struct ak_device_desc *d;
 	struct ak_clock_front *clock;	/* ring mode */
+	struct ak_kv_front *kvf;	/* ring mode, KV_RO/KV_RW */
 	struct ak_time *time;		/* in-process mode */
 	struct ak_pclock *pclock;
 	struct ak_mclock *mclock;
@@ -458,9 +459,11 @@ ak_mclock(struct ak_app *app, const char *name)
 struct ak_kv *
 ak_kv(struct ak_app *app, const char *name)
 {
-	(void)app;
-	(void)name;
-	return NULL;
+	struct dev *d = find_dev(app, name, AK_SIG_KV_RO);
+
+	if (d == NULL)
+		d = find_dev(app, name, AK_SIG_KV_RW);
+	return d != NULL && d->kvf != NULL ? ak_kv_front_kv(d->kvf) : NULL;
 }
 
 struct ak_stack *
@@ -597,6 +600,14 @@ open_ring(struct ak_app *app, struct dev *d)
 			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
 				d->d->name, ak_strerror(rc));
 		return rc;
+	case AK_SIG_KV_RO:
+	case AK_SIG_KV_RW:
+		rc = ak_kv_front_open(app->loop, app->xb, devid, d->d->sig,
+				      &d->kvf);
+		if (rc < 0)
+			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
+				d->d->name, ak_strerror(rc));
+		return rc;
 	default:
 		fprintf(stderr, "%s: device '%s': no %s frontend yet\n",
 			app->desc->name, d->d->name, sig_names[d->d->sig]);
@@ -608,7 +619,9 @@ static bool
 all_ready(struct ak_app *app)
 {
 	for (size_t i = 0; i < app->desc->n_devices; i++)
-		if (app->devs[i].clock && !ak_clock_front_ready(app->devs[i].clock))
+		if ((app->devs[i].clock &&
+		     !ak_clock_front_ready(app->devs[i].clock)) ||
+		    (app->devs[i].kvf && !ak_kv_front_ready(app->devs[i].kvf)))
 			return false;
 	return true;
 }
@@ -639,6 +652,7 @@ app_free(struct ak_app *app)
 		struct dev *d = &app->devs[i];
 
 		ak_clock_front_close(d->clock);
+		ak_kv_front_close(d->kvf);
 		ak_time_free(d->time);
 		ak_pclock_free(d->pclock);
 		ak_mclock_free(d->mclock);

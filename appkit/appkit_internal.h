@@ -36,6 +36,14 @@ void ak_clock_front_close(struct ak_clock_front *f);
  * dispatch, re-sync the watches after each dispatch, honour its retry
  * timeout.  *fatal is set if the store went away.
  */
+/* KV_RO / KV_RW served by kvd over a kvif ring (kv_ring.c). */
+struct ak_kv_front;
+int ak_kv_front_open(struct ak_loop *l, struct ring_xenbus *xb,
+		     unsigned devid, enum ak_sig sig, struct ak_kv_front **out);
+bool ak_kv_front_ready(struct ak_kv_front *f);
+struct ak_kv *ak_kv_front_kv(struct ak_kv_front *f);
+void ak_kv_front_close(struct ak_kv_front *f);
+
 struct ak_xb_glue;
 int ak_xb_glue_open(struct ak_loop *l, struct ring_xenbus *xb,
 		    struct ak_xb_glue **out);
