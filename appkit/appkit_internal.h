@@ -5,6 +5,8 @@
 #define APPKIT_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "morgana/appkit.h"
 
@@ -43,6 +45,20 @@ int ak_kv_front_open(struct ak_loop *l, struct ring_xenbus *xb,
 bool ak_kv_front_ready(struct ak_kv_front *f);
 struct ak_kv *ak_kv_front_kv(struct ak_kv_front *f);
 void ak_kv_front_close(struct ak_kv_front *f);
+/* The KV frontend's decoders of kvd's answers, pure for fuzzing. */
+struct kv_response;
+struct ak_kv_entry;
+struct ak_kv_inflight {
+	bool sent;		/* a request of this slot is on the ring */
+	uint64_t seq;
+	uint8_t op;
+	uint32_t dlen;		/* data bytes granted with it */
+};
+int ak_kv__check_answer(const struct kv_response *r,
+			const struct ak_kv_inflight inflight[],
+			unsigned nslots, uint64_t *n, const char **why);
+int ak_kv__parse_list(const unsigned char *d, uint64_t len, uint32_t count,
+		      struct ak_kv_entry **e, size_t *cnt, size_t *cap);
 
 struct ak_xb_glue;
 int ak_xb_glue_open(struct ak_loop *l, struct ring_xenbus *xb,

@@ -138,29 +138,60 @@ broken(struct ak_kv_front *f, const char *why)
 	}
 }
 
+/*
+ * Check an answer (a private copy) against the requests in flight.
+ * Returns the slot it answers, with *n the data bytes it carries, or
+ * -EPROTO with *why.  Pure: fuzzed by tests/fuzz/fuzz_ak_kv.c.
+ */
+int
+ak_kv__check_answer(const struct kv_response *r,
+		    const struct ak_kv_inflight inflight[], unsigned nslots,
+		    uint64_t *n, const char **why)
+{
+	unsigned i = (unsigned)(r->id & (KVF_W - 1));
+	const struct ak_kv_inflight *s;
+
+	*n = 0;
+	if (i >= nslots || !(s = &inflight[i])->sent ||
+	    (r->id >> KVF_SLOT_BITS) != s->seq) {
+		*why = "answer to no request in flight";
+		return -EPROTO;
+	}
+	if (r->status == KV_OK && returns_data(s->op)) {
+		*n = s->op == KV_OP_DIGEST ? KV_DIGEST_SIZE : r->val;
+		if (*n > s->dlen) {
+			*why = "answer longer than its pages";
+			return -EPROTO;
+		}
+	}
+	return (int)i;
+}
+
 /* Take the answers off the ring; wake their tasks. */
 static void
 drain(struct ak_kv_front *f)
 {
+	struct ak_kv_inflight in[KVF_W];
 	struct kv_response r;
 	int rc;
 
 	while (f->up && (rc = kvif_front_get(&f->ring, &r)) == 1) {
-		unsigned i = (unsigned)(r.id & (KVF_W - 1));
-		struct kvf_slot *s = &f->slot[i];
-		uint64_t n = 0;
+		const char *why;
+		struct kvf_slot *s;
+		uint64_t n;
+		int i;
 
-		if (!s->busy || !s->sent || s->rsp.id == r.id ||
-		    (r.id >> KVF_SLOT_BITS) != s->seq) {
-			broken(f, "answer to no request in flight");
+		for (unsigned k = 0; k < KVF_W; k++)
+			in[k] = (struct ak_kv_inflight){
+				.sent = f->slot[k].busy && f->slot[k].sent,
+				.seq = f->slot[k].seq, .op = f->slot[k].op,
+				.dlen = f->slot[k].dlen };
+		if ((i = ak_kv__check_answer(&r, in, KVF_W, &n, &why)) < 0) {
+			broken(f, why);
 			return;
 		}
-		if (r.status == KV_OK && returns_data(s->op)) {
-			n = s->op == KV_OP_DIGEST ? KV_DIGEST_SIZE : r.val;
-			if (n > s->dlen) {
-				broken(f, "answer longer than its pages");
-				return;
-			}
+		s = &f->slot[i];
+		if (n > 0 || (r.status == KV_OK && returns_data(s->op))) {
 			if ((s->data = malloc(n + 1)) == NULL) {
 				r.status = KV_EIO;
 				n = 0;
@@ -471,6 +502,42 @@ kvf_size(void *dev, const char *key, uint64_t *size)
 	return rc;
 }
 
+/*
+ * Append the entries of one LIST answer (count entries in len bytes of d:
+ * a kind byte, the name, a NUL) to *e (*cnt of *cap).  Returns 0 or
+ * -EPROTO (malformed) / -ENOMEM.  Pure: fuzzed by tests/fuzz/fuzz_ak_kv.c.
+ */
+int
+ak_kv__parse_list(const unsigned char *d, uint64_t len, uint32_t count,
+		  struct ak_kv_entry **e, size_t *cnt, size_t *cap)
+{
+	uint64_t pos = 0;
+
+	for (uint32_t k = 0; k < count; k++) {
+		size_t l;
+
+		if (pos >= len || d[pos] > KV_KIND_DICT ||
+		    (l = strnlen((const char *)d + pos + 1, len - pos - 1)) ==
+			len - pos - 1)
+			return -EPROTO;
+		if (*cnt == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			struct ak_kv_entry *ne = realloc(*e, nc * sizeof(**e));
+
+			if (ne == NULL)
+				return -ENOMEM;
+			*e = ne;
+			*cap = nc;
+		}
+		(*e)[*cnt].kind = (enum ak_kv_kind)d[pos];
+		if (((*e)[*cnt].name = strdup((const char *)d + pos + 1)) == NULL)
+			return -ENOMEM;
+		(*cnt)++;
+		pos += l + 2;
+	}
+	return 0;
+}
+
 static int
 kvf_list(void *dev, const char *key, struct ak_kv_entry **ents, size_t *n)
 {
@@ -483,48 +550,17 @@ kvf_list(void *dev, const char *key, struct ak_kv_entry **ents, size_t *n)
 		unsigned char *d = NULL;
 		int rc = call(dev, KV_OP_LIST, key, NULL, cursor, 0, NULL,
 			      KVF_DATA, &r, &d);
-		size_t pos = 0;
 
+		if (rc == 0)
+			rc = ak_kv__parse_list(d, r.val, r.count, &e, &cnt,
+					       &cap);
+		free(d);
+		/* The next cursor must move on, or a hostile kvd loops us. */
+		if (rc == 0 && r.aux != 0 && r.aux <= cursor)
+			rc = -EPROTO;
 		if (rc < 0) {
 			ak_kv_free_list(e, cnt);
 			return rc;
-		}
-		/* Each entry: a kind byte, the name, a NUL, within r.val. */
-		for (uint32_t k = 0; k < r.count; k++) {
-			size_t l;
-
-			if (pos >= r.val || d[pos] > KV_KIND_DICT ||
-			    (l = strnlen((char *)d + pos + 1,
-					 r.val - pos - 1)) == r.val - pos - 1) {
-				free(d);
-				ak_kv_free_list(e, cnt);
-				return -EPROTO;
-			}
-			if (cnt == cap) {
-				struct ak_kv_entry *ne;
-
-				cap = cap ? cap * 2 : 16;
-				if ((ne = realloc(e, cap * sizeof(*e))) == NULL) {
-					free(d);
-					ak_kv_free_list(e, cnt);
-					return -ENOMEM;
-				}
-				e = ne;
-			}
-			e[cnt].kind = (enum ak_kv_kind)d[pos];
-			if ((e[cnt].name = strdup((char *)d + pos + 1)) == NULL) {
-				free(d);
-				ak_kv_free_list(e, cnt);
-				return -ENOMEM;
-			}
-			cnt++;
-			pos += l + 2;
-		}
-		free(d);
-		/* The next cursor must move on, or a hostile kvd loops us. */
-		if (r.aux != 0 && r.aux <= cursor) {
-			ak_kv_free_list(e, cnt);
-			return -EPROTO;
 		}
 		cursor = r.aux;
 	} while (cursor != 0);
