@@ -352,6 +352,37 @@ run_packer(const char *bindir, const char *dir, const char *outp, FILE *err)
 	return 0;
 }
 
+/* Archive dir into outp (pax): for `configure --kv_ro tar` over a store
+ * the manifest gives as a directory. */
+static int
+run_tar(const char *dir, const char *outp, FILE *err)
+{
+	char abs[2 * PATH_MAX + 2], cwd[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -errno;
+	snprintf(abs, sizeof(abs), "%s/%s", cwd, outp);
+	fflush(err);
+	if ((pid = fork()) < 0)
+		return -errno;
+	if (pid == 0) {
+		execlp("tar", "tar", "--format=pax", "-C", dir, "-cf", abs, ".",
+		       (char *)NULL);
+		fprintf(stderr, "compose: cannot run tar: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(err, "compose: configure: 'tar -C %s -cf %s .' failed\n",
+			dir, abs);
+		return -EIO;
+	}
+	return 0;
+}
+
 int
 compose_generate(const struct compose_manifest *m,
 		 const struct compose_context *c, const char *home,
@@ -380,13 +411,22 @@ compose_generate(const struct compose_manifest *m,
 	for (size_t i = 0; i < m->n_devices; i++) {
 		const struct compose_device *d = &m->devices[i];
 		char outp[PATH_MAX];
-		bool pack;
+		bool pack, tarball;
 
 		if (d->impl != COMPOSE_IMPL_KVD || !d->u.kvd.path)
 			continue;
 		pack = d->sig == COMPOSE_SIG_KV_RO && c->kv_ro ?
 			!strcmp(c->kv_ro, "pack") :
 			d->u.kvd.store == COMPOSE_KV_PACK;
+		tarball = d->sig == COMPOSE_SIG_KV_RO && c->kv_ro &&
+			  !strcmp(c->kv_ro, "tar") &&
+			  d->u.kvd.store != COMPOSE_KV_TAR;
+		if (tarball) {
+			snprintf(outp, sizeof(outp), "_build/%s.tar", d->name);
+			if ((rc = run_tar(d->u.kvd.path, outp, err)))
+				return rc;
+			continue;
+		}
 		if (!pack)
 			continue;
 		snprintf(outp, sizeof(outp), "_build/%s.pack", d->name);

@@ -263,6 +263,9 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		if (!strcmp(sn, "pack"))
 			/* configure packed the directory into _build. */
 			rc = push(s, "--path=%s/_build/%s.pack", proj, d->name);
+		else if (!strcmp(sn, "tar") && st != COMPOSE_KV_TAR)
+			/* configure archived the directory into _build. */
+			rc = push(s, "--path=%s/_build/%s.tar", proj, d->name);
 		else if (d->u.kvd.path)
 			rc = push(s, d->u.kvd.path[0] == '/' ? "--path=%s%s" :
 				  "--path=%s/%s", d->u.kvd.path[0] == '/' ? "" :

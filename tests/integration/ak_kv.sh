@@ -2,7 +2,8 @@
 # appkit's KV frontend through compose and kvd: examples/kvcat reads a
 # small value, a 100 KB value (larger than one request's pages: read in
 # parts) byte for byte, lists dictionaries, does the same from a pack store
-# (configure --kv_ro pack), and keeps reading correctly while kvd is
+# and a tar archive (configure --kv_ro pack|tar), and keeps reading
+# correctly while kvd is
 # SIGKILLed twice and restarted (it reconnects and resubmits).
 set -u
 . "$(dirname "$0")/_lib.sh"
@@ -22,7 +23,7 @@ rm -rf _build .morgana
 head -c 100000 /dev/urandom >files/big.bin
 unset KVCAT_PATH KVCAT_OUT KVCAT_LOOP
 
-for store in dir pack; do
+for store in dir pack tar; do
 	"$C" configure --kv_ro "$store" >/dev/null && "$C" build >/dev/null || fail "$store: configure/build"
 	KVCAT_PATH=hello.txt "$C" up --no-color >out 2>err || fail "$store: up: $(tail -3 err)"
 	grep -qx 'kvcat | Morgana reads this through kvd.' out || fail "$store: small value: $(cat out)"
