@@ -271,12 +271,12 @@ www_http_parse(struct www_http_parser *p, const char *buf, size_t len,
 				return refuse(p, req, 400);
 			p->line_end = lf + 1;
 		} else if (end == p->line_start) {
+			size_t head = lf + 1, rl = p->line_end - 1;
 			int st;
-			size_t head = lf + 1;
 
-			st = parse_request_line(buf, buf + (p->line_end - 1 -
-				(p->line_end >= 2 && buf[p->line_end - 2] == '\r')),
-				req);
+			if (rl > 0 && buf[rl - 1] == '\r')
+				rl--;
+			st = parse_request_line(buf, buf + rl, req);
 			if (st == 0)
 				st = parse_headers(buf + p->line_end, buf + head, req);
 			if (st == 0 && req->method == WWW_METHOD_OTHER)

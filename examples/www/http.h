@@ -83,7 +83,10 @@ void www_http_parser_reset(struct www_http_parser *p);
 /*
  * Parse the request head at buf.  buf[0..len) are the bytes received so
  * far for this request (the caller's; on each call the same prefix,
- * possibly longer).  Bare LF is accepted as a line end, like CRLF.
+ * possibly longer; and the same *req, which it clears on the first call
+ * for a head).  Bare LF is accepted as a line end, like CRLF.  Empty
+ * lines before the request line are the caller's to skip (www_conn does);
+ * here an empty first line is a 400.
  * Returns:
  *   > 0      the head is complete and *req filled: the count of bytes it
  *            took (the request body, body_len bytes, and any pipelined
