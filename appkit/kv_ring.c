@@ -357,6 +357,36 @@ status_errno(int32_t st)
  * *rsp is the answer and *data (if not NULL) the answer's bytes, malloc'd
  * and NUL-terminated, the caller's to free.  Returns 0 or -errno.
  */
+/*
+ * kvd's key rules (Mirage_kv keys): "" is the root; otherwise segments
+ * joined by '/', none empty, "." or "..".  kvd drops a connection that
+ * sends anything else, so a bad key must never reach the ring: it would be
+ * resubmitted after every reconnect, forever.
+ */
+static bool
+key_valid(const char *key)
+{
+	const char *p = key, *seg;
+	size_t n;
+
+	if (*p == '\0')
+		return true;
+	if (strlen(key) >= KV_KEY_MAX)
+		return false;
+	for (;;) {
+		seg = p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (*p == '\0')
+			return true;
+		p++;
+	}
+}
+
 static int
 call(struct ak_kv_front *f, uint8_t op, const char *key, const char *key2,
      uint64_t offset, uint64_t length, const void *val, uint32_t dlen,
@@ -367,9 +397,8 @@ call(struct ak_kv_front *f, uint8_t op, const char *key, const char *key2,
 	unsigned i;
 	int rc;
 
-	if (strlen(key) >= KV_KEY_MAX ||
-	    (key2 != NULL && strlen(key2) >= KV_KEY_MAX))
-		return -ENAMETOOLONG;
+	if (!key_valid(key) || (key2 != NULL && !key_valid(key2)))
+		return -EINVAL;
 	for (;;) {
 		for (i = 0; i < KVF_W && f->slot[i].busy; i++)
 			;

@@ -34,6 +34,9 @@ for store in dir pack tar; do
 	[ "$(grep -c '^kvcat | \(big.bin\|docs/\|hello.txt\)$' out)" -eq 3 ] || fail "$store: listing: $(cat out)"
 	KVCAT_PATH=docs "$C" up --no-color >out 2>/dev/null || fail "$store: list docs"
 	grep -qx 'kvcat | readme.txt' out || fail "$store: sub-listing: $(cat out)"
+	# A key kvd would refuse fails at once, not by reconnecting forever.
+	KVCAT_PATH=../etc timeout 10 "$C" up --no-color >out 2>&1
+	grep -q 'kvcat exited (exit status 1)' out || fail "$store: bad key: $(tail -3 out)"
 	echo "ok: $store"
 done
 
