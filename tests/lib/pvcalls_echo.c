@@ -410,6 +410,9 @@ on_rsp(struct front *f, const struct pvc_rsp *r)
 	}
 }
 
+static int run_loop(struct front *fp, struct ring_xenbus *xb, uint16_t port,
+		    bool hostile);
+
 static int
 run_front(uint16_t port, bool hostile)
 {
@@ -418,7 +421,6 @@ run_front(uint16_t port, bool hostile)
 	struct ring_xb_front *xfe;
 	static struct front f;
 	const char *nfd = getenv("NOTIFY_FD");
-	bool started = false;
 	int rc;
 
 	ring_log_set_name(hostile ? "pvc-hostile" : "pvc-echo");
@@ -432,58 +434,71 @@ run_front(uint16_t port, bool hostile)
 		ring_log(RING_LOG_ERR, "msg=\"frontend setup failed\" err=%d", rc);
 		return 1;
 	}
+	rc = run_loop(&f, xb, port, hostile);
+	ring_xb_front_close(xfe);
+	ring_xenbus_close(xb);
+	ring_store_close(st);
+	return rc;
+}
+
+static int
+run_loop(struct front *fp, struct ring_xenbus *xb, uint16_t port, bool hostile)
+{
+	bool started = false;
+	int rc;
+
 	for (;;) {
 		struct pollfd fds[128];
 		unsigned n, nxb;
 		struct pvc_rsp r;
 
-		if (f.up && !started) {
+		if (fp->up && !started) {
 			struct pvc_req q = { .cmd = PVC_CMD_SOCKET };
 
 			started = true;
 			if (hostile) {
-				hostile_next(&f);
+				hostile_next(fp);
 			} else {
 				q.u.socket.id = 1;
 				q.u.socket.domain = PVC_AF_INET;
 				q.u.socket.type = PVC_SOCK_STREAM;
-				send_req(&f, &q, NULL, 0);
+				send_req(fp, &q, NULL, 0);
 				q = (struct pvc_req){ .cmd = PVC_CMD_BIND };
 				q.u.bind.id = 1;
 				put_addr(q.u.bind.addr, port);
 				q.u.bind.len = 16;
-				send_req(&f, &q, NULL, 0);
+				send_req(fp, &q, NULL, 0);
 				q = (struct pvc_req){ .cmd = PVC_CMD_LISTEN };
 				q.u.listen.id = 1;
 				q.u.listen.backlog = 64;
-				send_req(&f, &q, NULL, 0);
+				send_req(fp, &q, NULL, 0);
 			}
 		}
-		if (f.dropped) {
+		if (fp->dropped) {
 			printf("hostile: dropped\n");
 			fflush(stdout);
-			return f.hostile_bad == 0 ? 0 : 1;
+			return fp->hostile_bad == 0 ? 0 : 1;
 		}
-		while (f.up && (rc = pvc_front_get(&f.ring, &r)) == 1)
-			on_rsp(&f, &r);
-		if (f.up && rc < 0) {
+		while (fp->up && (rc = pvc_front_get(&fp->ring, &r)) == 1)
+			on_rsp(fp, &r);
+		if (fp->up && rc < 0) {
 			ring_log(RING_LOG_ERR, "msg=\"tcpipd broke the ring\"");
 			return 1;
 		}
-		for (unsigned i = 0; f.up && i < MAXCONN; i++)
-			if (f.conns[i].used)
-				echo(&f, &f.conns[i]);
+		for (unsigned i = 0; fp->up && i < MAXCONN; i++)
+			if (fp->conns[i].used)
+				echo(fp, &fp->conns[i]);
 		rc = ring_xenbus_pollfds(xb, fds, 64);
 		nxb = n = rc > 64 ? 64 : (unsigned)(rc > 0 ? rc : 0);
-		if (f.up) {
-			bool more = ring_front_final_check(&f.ring);
+		if (fp->up) {
+			bool more = ring_front_final_check(&fp->ring);
 
-			fds[n++] = (struct pollfd){ .fd = ring_evtchn_fd(f.ev),
+			fds[n++] = (struct pollfd){ .fd = ring_evtchn_fd(fp->ev),
 						    .events = POLLIN };
 			for (unsigned i = 0; i < MAXCONN; i++)
-				if (f.conns[i].used && f.conns[i].active)
+				if (fp->conns[i].used && fp->conns[i].active)
 					fds[n++] = (struct pollfd){
-						.fd = ring_evtchn_fd(f.conns[i].ev),
+						.fd = ring_evtchn_fd(fp->conns[i].ev),
 						.events = POLLIN };
 			if (more)
 				continue;
@@ -492,11 +507,11 @@ run_front(uint16_t port, bool hostile)
 		(void)nxb;
 		if (ring_xenbus_dispatch(xb) < 0)
 			return 1;
-		if (f.up) {
-			ring_evtchn_consume(f.ev);
+		if (fp->up) {
+			ring_evtchn_consume(fp->ev);
 			for (unsigned i = 0; i < MAXCONN; i++)
-				if (f.conns[i].used)
-					ring_evtchn_consume(f.conns[i].ev);
+				if (fp->conns[i].used)
+					ring_evtchn_consume(fp->conns[i].ev);
 		}
 	}
 }
