@@ -82,6 +82,8 @@ struct front {
 	struct pend pend[64];
 	struct conn conns[MAXCONN];
 	unsigned hostile_step, hostile_bad;
+	struct conn *hc;	/* hostile: its one connection */
+	unsigned hc_phase;
 };
 
 static int
@@ -336,6 +338,24 @@ hostile_next(struct front *f)
 		q.u.release.id = 12345;
 		send_req(f, &q, NULL, 0);
 		break;
+	case 7:	/* a real connection, to the echo frontend's port */
+		f->hc = conn_new(f);
+		if (f->hc == NULL)
+			_exit(1);
+		q.cmd = PVC_CMD_CONNECT;
+		q.u.connect.id = f->hc->id;
+		put_addr(q.u.connect.addr, f->port);
+		q.u.connect.len = 16;
+		q.u.connect.flags = 0xdead;	/* reserved: ignored */
+		q.u.connect.ref = f->hc->intf_ref;
+		q.u.connect.evtchn = ring_evtchn_port(f->hc->ev);
+		send_req(f, &q, f->hc, 0);
+		break;
+	case 8:	/* hostile_data() broke the data ring; release it */
+		q.cmd = PVC_CMD_RELEASE;
+		q.u.release.id = f->hc->id;
+		send_req(f, &q, f->hc, 0);
+		break;
 	default:
 		printf("hostile: %u answers wrong\n", f->hostile_bad);
 		fflush(stdout);
@@ -343,6 +363,56 @@ hostile_next(struct front *f)
 		atomic_store(&f->ring.s->req_prod,
 			     f->ring.req_prod_pvt + f->ring.nr_ents + 5);
 		ring_evtchn_notify(f->ev);
+		break;
+	}
+}
+
+/*
+ * The hostile frontend's connection: send "hello", wait for the echo, then
+ * push out_prod a long way past anything real and wait for tcpipd to
+ * report the broken ring (-EPROTO in both error fields).
+ */
+static void
+hostile_data(struct front *f)
+{
+	struct conn *c = f->hc;
+	uint32_t size = PVC_RING_SIZE(ORDER), in_prod;
+
+	if (c == NULL || !c->active)
+		return;
+	if (c->intf == NULL)
+		return;
+	switch (f->hc_phase) {
+	case 0:
+		memcpy(c->pages[size / RING_PAGE_SIZE], "hello", 5);
+		__atomic_store_n(&c->intf->out_prod, 5, __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		f->hc_phase = 1;
+		break;
+	case 1:
+		in_prod = __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE);
+		if (in_prod < 5)
+			break;
+		if (memcmp(c->pages[0], "hello", 5) != 0) {
+			printf("hostile: echo differs\n");
+			f->hostile_bad++;
+		}
+		__atomic_store_n(&c->intf->in_cons, 5, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->intf->out_prod, 5 + 3 * size,
+				 __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		f->hc_phase = 2;
+		break;
+	case 2:
+		if (__atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) ==
+			    -EPROTO &&
+		    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) ==
+			    -EPROTO) {
+			printf("hostile: data ring broken\n");
+			f->hc_phase = 3;
+			c->active = false;
+			hostile_next(f);
+		}
 		break;
 	}
 }
@@ -367,6 +437,12 @@ on_rsp(struct front *f, const struct pvc_rsp *r)
 			       r->ret, p->want);
 			f->hostile_bad++;
 		}
+		if (r->cmd == PVC_CMD_CONNECT && r->ret == 0) {
+			p->c->active = true;
+			return;	/* hostile_data() goes on */
+		}
+		if (r->cmd == PVC_CMD_RELEASE && p->c != NULL)
+			conn_free(f, p->c);
 		hostile_next(f);
 		return;
 	}
@@ -485,7 +561,9 @@ run_loop(struct front *fp, struct ring_xenbus *xb, uint16_t port, bool hostile)
 			ring_log(RING_LOG_ERR, "msg=\"tcpipd broke the ring\"");
 			return 1;
 		}
-		for (unsigned i = 0; fp->up && i < MAXCONN; i++)
+		if (hostile && fp->up)
+			hostile_data(fp);
+		for (unsigned i = 0; !hostile && fp->up && i < MAXCONN; i++)
 			if (fp->conns[i].used)
 				echo(fp, &fp->conns[i]);
 		rc = ring_xenbus_pollfds(xb, fds, 64);
