@@ -3,7 +3,7 @@
  * runs a TCP echo server through tcpipd (tests/integration/tcpipd_*.sh).
  *
  *   pvcalls_echo --tcpipd BIN --rundir DIR --port P [--allow LIST]
- *                [--hostile]
+ *                [--hostile] [--front APP]
  *
  * The toolstack (dom0) serves the store, creates device pvcalls/0 for
  * domain 2 (and domain 3 with --hostile), starts tcpipd as domain 1 with
@@ -12,6 +12,8 @@
  *   front-ready pid=N       the frontend listens on 127.0.0.1:P
  *   front-exit status=S     the frontend exited
  *   hostile: ...            the hostile frontend's findings
+ * With --front, the frontend is APP --port=P instead (an appkit
+ * application; its READY=1 means its devices are Connected).
  * SIGUSR2 starts a new echo frontend (same domain, after the old one
  * died); SIGUSR1 starts the hostile frontend (domain 3).  SIGTERM: stop
  * tcpipd (it must exit 0) and exit with its status.
@@ -677,6 +679,16 @@ create_devices(struct ring_store *st, void *arg)
 	int rc = ring_xenbus_create_device(st, PVC_DEVICE_TYPE, DOM_FRONT,
 					   DOM_BACK, 0);
 
+	/* What compose writes for appkit to find the device by name. */
+	if (rc == 0)
+		rc = ring_store_printf(st, RING_XBT_NULL,
+				       "/local/domain/2/device/pvcalls/0/name",
+				       "stack");
+	if (rc == 0)
+		rc = ring_store_printf(st, RING_XBT_NULL,
+				       "/local/domain/2/device/pvcalls/0/signature",
+				       "STACK");
+
 	if (rc == 0 && arg != NULL)
 		rc = ring_xenbus_create_device(st, PVC_DEVICE_TYPE,
 					       DOM_HOSTILE, DOM_BACK, 0);
@@ -717,10 +729,12 @@ main(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "hostile", no_argument, NULL, 'H' },
 		{ "role", required_argument, NULL, 'R' },
+		{ "front", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *tcpipd = NULL, *rundir = NULL, *role = NULL, *allow = NULL;
-	char self[PATH_MAX], sock[PATH_MAX + 16], portv[16];
+	const char *front = NULL;
+	char self[PATH_MAX], sock[PATH_MAX + 16], portv[16], portkey[24];
 	unsigned port = 0;
 	bool hostile = false;
 	int c, status, rd, frd = -1, rc = 1;
@@ -734,6 +748,7 @@ main(int argc, char **argv)
 		case 'a': allow = optarg; break;
 		case 'H': hostile = true; break;
 		case 'R': role = optarg; break;
+		case 'F': front = optarg; break;
 		default: return 2;
 		}
 	}
@@ -749,6 +764,7 @@ main(int argc, char **argv)
 	self[sl] = '\0';
 	snprintf(sock, sizeof(sock), "%s/store.sock", rundir);
 	snprintf(portv, sizeof(portv), "%u", port);
+	snprintf(portkey, sizeof(portkey), "--port=%u", port);
 	{
 		struct ring_store_server_opts o = { .sz = sizeof(o), .path = sock };
 
@@ -769,6 +785,7 @@ main(int argc, char **argv)
 	char *bargv[] = { (char *)tcpipd, "--net", "socket", "--allow",
 			  allowarg, NULL };
 	char *fargv[] = { self, "--role", "echo", "--port", portv, NULL };
+	char *aargv[] = { (char *)front, portkey, NULL };
 	char *hargv[] = { self, "--role", "hostile", "--port", portv, NULL };
 	pid_t bpid = spawn(bargv, DOM_BACK, &rd), fpid = -1, hpid = -1;
 
@@ -785,7 +802,7 @@ main(int argc, char **argv)
 			got_usr2 = 0;
 			if (frd >= 0)
 				close(frd);
-			fpid = spawn(fargv, DOM_FRONT, &frd);
+			fpid = spawn(front ? aargv : fargv, DOM_FRONT, &frd);
 			if (fpid > 0 && wait_ready(frd, 10000)) {
 				printf("front-ready pid=%d\n", (int)fpid);
 			} else {
