@@ -29,6 +29,7 @@
 #define AK_PVC_ORDER 2u			/* 8 KiB each way per socket */
 #define AK_PVC_NPAGES (1u << AK_PVC_ORDER)
 #define AK_PVC_SLOTS 32u
+#define AK_PVC_LINGER_NS 10000000000ull	/* close() waits this long for `out` */
 
 struct pvc_wait {
 	bool used;
@@ -284,6 +285,33 @@ sk_wait(struct aksk *k)
 	return ak_waiter_wait(&w);
 }
 
+static void
+wait_timeout(void *arg)
+{
+	ak_waiter_signal(arg, -ETIMEDOUT);
+}
+
+/* sk_wait, but only until deadline_ns.  Returns 0, -ETIMEDOUT, -EDEADLK,
+ * -ENOMEM. */
+static int
+sk_wait_until(struct aksk *k, uint64_t deadline_ns)
+{
+	struct ak_waiter w;
+	uint64_t tid;
+	int rc;
+
+	ak_waiter_init(&w, k->f->l);
+	k->w = &w;
+	if (ak_loop_timer(k->f->l, deadline_ns, wait_timeout, &w, &tid) < 0) {
+		k->w = NULL;
+		return -ENOMEM;
+	}
+	rc = ak_waiter_wait(&w);
+	ak_loop_timer_cancel(k->f->l, tid);
+	k->w = NULL;
+	return rc;
+}
+
 /* ---- ak_stack_ops ---- */
 
 static int
@@ -496,12 +524,6 @@ op_send(void *dev, void *sock, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-static void
-poll_timeout(void *arg)
-{
-	ak_waiter_signal(arg, -ETIMEDOUT);
-}
-
 static int
 op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 {
@@ -511,10 +533,11 @@ op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 	(void)dev;
 	if (k->passive)
 		return -EOPNOTSUPP;
+	uint64_t end = timeout_ns > UINT64_MAX - ak_now_ns() ? UINT64_MAX :
+		       ak_now_ns() + timeout_ns;
+
 	for (;;) {
 		unsigned ready = 0;
-		struct ak_waiter w;
-		uint64_t tid;
 		int rc;
 
 		if (!sk_live(k) || !k->ring)
@@ -527,15 +550,7 @@ op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 			ready |= POLLOUT;
 		if (ready & events)
 			return (int)(ready & events);
-		ak_waiter_init(&w, k->f->l);
-		k->w = &w;
-		if (ak_loop_timer(k->f->l, ak_now_ns() + timeout_ns,
-				  poll_timeout, &w, &tid) < 0)
-			return -ENOMEM;
-		rc = ak_waiter_wait(&w);
-		ak_loop_timer_cancel(k->f->l, tid);
-		k->w = NULL;
-		if (rc < 0)
+		if ((rc = sk_wait_until(k, end)) < 0)
 			return rc;
 	}
 }
@@ -548,6 +563,19 @@ op_release(void *dev, void *sock)
 	struct pvc_req q = { .cmd = PVC_CMD_RELEASE };
 	struct pvc_rsp r;
 
+	/* Linger: what send() queued must still reach the peer, and tcpipd
+	 * drops the ring at RELEASE.  Bounded, so a peer that never reads
+	 * cannot hold close() forever. */
+	if (sk_live(k) && k->ring) {
+		uint64_t end = ak_now_ns() + AK_PVC_LINGER_NS;
+
+		while (sk_live(k) && ak_now_ns() < end &&
+		       __atomic_load_n(&k->intf->out_error, __ATOMIC_ACQUIRE) == 0 &&
+		       __atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
+			       k->intf->out_prod)
+			if (sk_wait_until(k, end) == -EDEADLK)
+				break;
+	}
 	if (sk_live(k)) {
 		q.u.release.id = k->id;
 		/* tcpipd unmaps before it answers, so the grants can go. */

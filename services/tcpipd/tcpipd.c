@@ -568,6 +568,10 @@ do_release(struct tfront *f, const struct tcp_cmd *c)
 	 * free its state themselves); a connect in progress is answered
 	 * first so that its slot is not lost. */
 	if (s != NULL) {
+		/* Best effort: what `out` still holds goes to the host
+		 * socket before it closes (the kernel then delivers it). */
+		if (s->kind == T_ACTIVE && !s->connecting)
+			pump(f, s);
 		if (s->connecting)
 			reply(f, s->creq_id, PVC_CMD_CONNECT, -ECONNABORTED,
 			      s->id);
