@@ -41,13 +41,15 @@ fpid=$(grep '^front-ready' "$tmp/out" | tail -1 | sed 's/.*pid=//')
 "$C" --port "$port" --conns "$conns" --bytes "$mb" || fail "$conns clients"
 
 # The hostile frontend (domain 3): refused commands; a connection (through
-# tcpipd, to the echo frontend) whose data ring it then corrupts; finally a
+# tcpipd, to the echo frontend) that it half-closes (X_SHUTDOWN: the echo
+# side sees EOF and closes) and whose data ring it then corrupts; finally a
 # broken command ring.
 kill -USR1 "$hpid"
 wait_line '^hostile-exit' 1
 grep '^hostile' "$tmp/out"
 grep -q '^hostile: 0 answers wrong$' "$tmp/out" || fail "hostile got wrong answers"
 grep -q '^hostile: dropped$' "$tmp/out" || fail "hostile was not dropped"
+grep -q '^hostile: eof after shutdown$' "$tmp/out" || fail "X_SHUTDOWN did not half-close"
 grep -q '^hostile: data ring broken$' "$tmp/out" || fail "a bad data index went unnoticed"
 n=$(grep 'svc=tcpipd' "$tmp/err" | grep -c 'msg="data ring broken" frontend=3 ')
 [ "$n" -eq 1 ] || fail "data ring: $n log lines, want 1"

@@ -400,18 +400,33 @@ hostile_data(struct front *f)
 			f->hostile_bad++;
 		}
 		__atomic_store_n(&c->intf->in_cons, 5, __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		{	/* half-close: the echo side sees EOF and closes */
+			struct pvc_req q = { .cmd = PVC_CMD_X_SHUTDOWN };
+
+			q.u.x_shutdown.id = c->id;
+			q.u.x_shutdown.how = 1;
+			send_req(f, &q, c, 0);
+		}
+		f->hc_phase = 2;
+		break;
+	case 2:	/* the echo frontend's close comes back as EOF */
+		if (__atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) !=
+		    -ENOTCONN)
+			break;
+		printf("hostile: eof after shutdown\n");
 		__atomic_store_n(&c->intf->out_prod, 5 + 3 * size,
 				 __ATOMIC_RELEASE);
 		ring_evtchn_notify(c->ev);
-		f->hc_phase = 2;
+		f->hc_phase = 3;
 		break;
-	case 2:
+	case 3:
 		if (__atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) ==
 			    -EPROTO &&
 		    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) ==
 			    -EPROTO) {
 			printf("hostile: data ring broken\n");
-			f->hc_phase = 3;
+			f->hc_phase = 4;
 			c->active = false;
 			hostile_next(f);
 		}
@@ -439,6 +454,8 @@ on_rsp(struct front *f, const struct pvc_rsp *r)
 			       r->ret, p->want);
 			f->hostile_bad++;
 		}
+		if (r->cmd == PVC_CMD_X_SHUTDOWN)
+			return;	/* hostile_data() goes on */
 		if (r->cmd == PVC_CMD_CONNECT && r->ret == 0) {
 			p->c->active = true;
 			return;	/* hostile_data() goes on */
