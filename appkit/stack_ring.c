@@ -123,6 +123,14 @@ drain(struct ak_stack_front *f)
 			ring_log(RING_LOG_WARN,
 				 "msg=\"tcpipd broke the command ring\" device=pvcalls/%u",
 				 f->devid);
+			/* Nothing will ever answer: fail every waiter, and
+			 * every later command (cmd checks broken). */
+			for (unsigned i = 0; i < AK_PVC_SLOTS; i++)
+				if (f->waits[i].used) {
+					f->waits[i].used = false;
+					f->waits[i].rsp->ret = -EPROTO;
+					ak_waiter_signal(f->waits[i].w, 0);
+				}
 			return;
 		}
 	} while (ring_front_final_check(&f->ring));
@@ -150,10 +158,12 @@ cmd(struct ak_stack_front *f, struct pvc_req *q, struct pvc_rsp *r)
 	struct pvc_wait *p = NULL;
 	int rc;
 
-	while (f->up && ring_front_free(&f->ring) == 0)
+	while (f->up && !f->ring.broken && ring_front_free(&f->ring) == 0)
 		ak_task_sleep_until(f->l, ak_now_ns() + 1000000u);
 	if (!f->up)
 		return -ENOTCONN;
+	if (f->ring.broken)
+		return -EPROTO;
 	for (unsigned i = 0; i < AK_PVC_SLOTS && p == NULL; i++)
 		if (!f->waits[i].used)
 			p = &f->waits[i];

@@ -512,6 +512,12 @@ passive_try(struct tfront *f, struct tsock *s)
 		}
 		return;
 	}
+	if (find(f, c.id_new) != NULL) {
+		/* id_new was taken (by a CONNECT) while we waited. */
+		s->pend = false;
+		reply(f, c.req_id, c.cmd, -EEXIST, c.id);
+		return;
+	}
 	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;	/* EAGAIN, or a connection that died: wait on */
