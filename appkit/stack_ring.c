@@ -49,6 +49,7 @@ struct ak_stack_front {
 	struct ak_watch *evw;
 	struct ring_front ring;
 	bool up;
+	bool nbits;		/* feature-x-notify-bits in use */
 	unsigned gen;		/* connections so far; sockets carry theirs */
 	uint32_t next_req;
 	uint64_t next_id;
@@ -478,14 +479,19 @@ op_recv(void *dev, void *sock, void *buf, size_t len)
 			atomic_thread_fence(memory_order_seq_cst);
 			__atomic_store_n(&k->intf->in_cons, cons + n,
 					 __ATOMIC_RELEASE);
-			ring_evtchn_notify(k->ev);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
+				ring_evtchn_notify(k->ev);
 			return n;
 		}
 		/* Errors only once `in` is drained; -ENOTCONN is EOF. */
 		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
 		if (err != 0)
 			return err == -ENOTCONN ? 0 : err;
-		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod)
+		if (k->f->nbits)
+			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
+		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||
+		    __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE) != 0)
 			continue;
 		if (sk_wait(k) < 0)
 			return -EDEADLK;
@@ -524,9 +530,17 @@ op_send(void *dev, void *sock, const void *buf, size_t len)
 			/* The bytes /before/ the index that publishes them. */
 			__atomic_store_n(&k->intf->out_prod, prod + room,
 					 __ATOMIC_RELEASE);
-			ring_evtchn_notify(k->ev);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
+				ring_evtchn_notify(k->ev);
 			done += room;
 			continue;
+		}
+		if (k->f->nbits) {
+			pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+			if (__atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
+			    cons)
+				continue;
 		}
 		if (sk_wait(k) < 0)
 			return -EDEADLK;
@@ -560,6 +574,15 @@ op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 			ready |= POLLOUT;
 		if (ready & events)
 			return (int)(ready & events);
+		if (k->f->nbits) {
+			if (events & POLLIN)
+				pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
+			if (events & POLLOUT)
+				pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+			if (k->intf->in_prod != k->intf->in_cons ||
+			    k->intf->out_prod - k->intf->out_cons < size)
+				continue;
+		}
 		if ((rc = sk_wait_until(k, end)) < 0)
 			return rc;
 	}
@@ -582,9 +605,17 @@ op_release(void *dev, void *sock)
 		while (sk_live(k) && ak_now_ns() < end &&
 		       __atomic_load_n(&k->intf->out_error, __ATOMIC_ACQUIRE) == 0 &&
 		       __atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
-			       k->intf->out_prod)
+			       k->intf->out_prod) {
+			if (k->f->nbits) {
+				pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+				if (__atomic_load_n(&k->intf->out_cons,
+						    __ATOMIC_ACQUIRE) ==
+				    k->intf->out_prod)
+					break;
+			}
 			if (sk_wait_until(k, end) == -EDEADLK)
 				break;
+		}
 	}
 	if (sk_live(k)) {
 		q.u.release.id = k->id;
@@ -619,6 +650,24 @@ write_key(struct ring_store *st, uint32_t tx, const char *dir,
 	return ring_store_printf(st, tx, p, "%u", v);
 }
 
+/* True if the backend wrote key = 1 (its features are there before it
+ * goes to InitWait, so before we set up). */
+static bool
+backend_offers(struct ring_store *st, const char *fe_path, const char *key)
+{
+	char p[256], *be = NULL;
+	unsigned long v = 0;
+	bool ok;
+
+	snprintf(p, sizeof(p), "%s/backend", fe_path);
+	if (ring_store_read(st, RING_XBT_NULL, p, &be, NULL) < 0)
+		return false;
+	snprintf(p, sizeof(p), "%s/%s", be, key);
+	free(be);
+	ok = ring_store_read_uint(st, RING_XBT_NULL, p, &v) == 0 && v == 1;
+	return ok;
+}
+
 static int
 fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	 struct ring_store *st, uint32_t tx, const char *fe_path)
@@ -634,6 +683,10 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 		return rc;
 	pvc_front_init(&f->ring, page, RING_PAGE_SIZE);
 	f->share = share;
+	f->nbits = backend_offers(st, fe_path, "feature-x-notify-bits");
+	if (f->nbits &&
+	    (rc = write_key(st, tx, fe_path, "x-notify-bits", 1)) < 0)
+		return rc;
 	if ((rc = write_key(st, tx, fe_path, "version", 1)) < 0 ||
 	    (rc = write_key(st, tx, fe_path, "ring-ref", ref)) < 0)
 		return rc;

@@ -64,6 +64,7 @@ struct tsock {
 	struct ring_evtchn *ev;
 	uint32_t in_prod, out_cons;	/* ours; the shared copies are output */
 	bool in_done, out_done, broken, want_out, in_room;
+	bool again;		/* notify bits: an index moved while arming */
 	bool shut_pending, shut_done;
 };
 
@@ -79,6 +80,8 @@ struct tfront {
 	struct tsock *socks;
 	unsigned nsocks, npages;
 	bool failed;		/* dev_fail pending until the pass ends */
+	bool nbits;		/* x-notify-bits negotiated */
+	uint64_t notifies, passes, suppressed;	/* data rings, for logs */
 	const char *why;
 };
 
@@ -285,10 +288,11 @@ pump(struct tfront *f, struct tsock *s)
 {
 	struct iovec iov[IOV_MAX_RING];
 	uint32_t in_cons, out_prod, qin, qout;
-	bool note = false;
+	bool note = false, note_err = false, moved_in = false, moved_out = false;
 	ssize_t n;
 	int niov;
 
+	s->again = false;
 	if (s->broken || s->connecting || s->intf == NULL)
 		return;
 	in_cons = ld_acq(&s->intf->in_cons);
@@ -314,11 +318,11 @@ pump(struct tfront *f, struct tsock *s)
 			s->out_cons += (uint32_t)n;
 			st_rel(&s->intf->out_cons, s->out_cons);
 			qout -= (uint32_t)n;
-			note = true;
+			note = moved_out = true;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			st_err(&s->intf->out_error, -errno);
 			s->out_done = true;
-			note = true;
+			note = note_err = true;
 		}
 		s->want_out = !s->out_done && qout > 0;
 	}
@@ -338,20 +342,46 @@ pump(struct tfront *f, struct tsock *s)
 			s->in_prod += (uint32_t)n;
 			st_rel(&s->intf->in_prod, s->in_prod);
 			qin += (uint32_t)n;
-			note = true;
+			note = moved_in = true;
 		} else if (n == 0) {
 			st_err(&s->intf->in_error, -ENOTCONN);
 			s->in_done = true;
-			note = true;
+			note = note_err = true;
 		} else if (errno != EAGAIN && errno != EINTR) {
 			st_err(&s->intf->in_error, -errno);
 			s->in_done = true;
-			note = true;
+			note = note_err = true;
 		}
 		s->in_room = !s->in_done && qin < s->size;
 	}
-	if (note)
+	f->passes++;
+	if (!f->nbits) {
+		if (note) {
+			ring_evtchn_notify(s->ev);
+			f->notifies++;
+		}
+		return;
+	}
+	if (note_err ||
+	    (moved_in && pvc_nb_take(pvc_in_notify(s->intf), PVC_NB_DATA)) ||
+	    (moved_out && pvc_nb_take(pvc_out_notify(s->intf), PVC_NB_SPACE))) {
 		ring_evtchn_notify(s->ev);
+		f->notifies++;
+	} else if (note) {
+		f->suppressed++;
+	}
+	/* Ask to be woken for what we now wait for, then look again: a
+	 * move that raced the arming is handled on the next pass. */
+	if (!s->out_done && qout == 0) {
+		pvc_nb_arm(pvc_out_notify(s->intf), PVC_NB_DATA);
+		if (ld_acq(&s->intf->out_prod) != s->out_cons)
+			s->again = true;
+	}
+	if (!s->in_done && qin == s->size) {
+		pvc_nb_arm(pvc_in_notify(s->intf), PVC_NB_SPACE);
+		if (ld_acq(&s->intf->in_cons) != s->in_prod - s->size)
+			s->again = true;
+	}
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -669,7 +699,7 @@ serve_front(struct tfront *f)
 		} else if (s->connecting) {
 			if (s->revents)
 				connect_done(f, s);
-		} else if (s->revents || s->evrevents) {
+		} else if (s->revents || s->evrevents || s->again) {
 			pump(f, s);
 		}
 		s->revents = s->evrevents = 0;
@@ -687,6 +717,7 @@ be_probe(void *arg, struct ring_xb_back_dev *dev, struct ring_store *st,
 		{ "max-page-order", "4" },
 		{ "function-calls", "1" },
 		{ "feature-x-shutdown", "1" },
+		{ "feature-x-notify-bits", "1" },
 	};
 	char p[256];
 	uint32_t tx;
@@ -747,13 +778,19 @@ be_connect(void *arg, struct ring_xb_back_dev *dev, struct ring_peer *peer,
 		rc = ring_peer_bind(peer, (uint32_t)port, &f->ev);
 	if (rc < 0)
 		goto fail_unmap;
+	{
+		unsigned long nb = 0;
+
+		f->nbits = read_key(st, fe_path, "x-notify-bits", &nb) == 0 &&
+			   nb == 1;
+	}
 	f->ring_ref = (uint32_t)ref;
 	f->evrevents = POLLIN;	/* requests may already be queued */
 	*ring_xb_back_dev_user(dev) = f;
 	f->next = d->fronts;
 	d->fronts = f;
-	ring_log(RING_LOG_INFO, "msg=\"frontend connected\" frontend=%u",
-		 ring_xb_back_dev_frontend_id(dev));
+	ring_log(RING_LOG_INFO, "msg=\"frontend connected\" frontend=%u notify_bits=%d",
+		 ring_xb_back_dev_frontend_id(dev), f->nbits);
 	return 0;
 fail_unmap:
 	ring_peer_unmap(peer, (uint32_t)ref);
@@ -784,8 +821,9 @@ be_disconnect(void *arg, struct ring_xb_back_dev *dev)
 	ring_evtchn_close(f->ev);
 	*ring_xb_back_dev_user(dev) = NULL;
 	ring_log(RING_LOG_INFO,
-		 "msg=\"frontend released\" frontend=%u sockets_closed=%u",
-		 ring_xb_back_dev_frontend_id(dev), n);
+		 "msg=\"frontend released\" frontend=%u sockets_closed=%u notify_bits=%d data_passes=%" PRIu64 " data_notifies=%" PRIu64 " suppressed=%" PRIu64,
+		 ring_xb_back_dev_frontend_id(dev), n, f->nbits, f->passes,
+		 f->notifies, f->suppressed);
 	free(f);
 }
 
@@ -887,6 +925,9 @@ tcpd_serve(const struct tcpd_opts *o)
 			slots[n++].revents = &f->evrevents;
 			for (struct tsock *s = f->socks; s; s = s->next) {
 				short ev = 0;
+
+				if (s->again)
+					t = 0;
 
 				if (s->kind == T_PASSIVE)
 					ev = s->pend ? POLLIN : 0;

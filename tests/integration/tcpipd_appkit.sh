@@ -3,7 +3,8 @@
 # application (tests/lib/pvcalls_akecho) finds its `pvcalls` device by
 # name, listens through tcpipd and echoes with one task per connection;
 # host clients send 1 MiB each (1, then several at once) and must get it
-# back byte-identical.  kill -9 of the application frees its port.
+# back byte-identical, with event suppression negotiated.  kill -9 of the
+# application frees its port.
 set -u
 . "$(dirname "$0")/_lib.sh"
 H=$BUILD/tests/lib/pvcalls_echo
@@ -38,6 +39,11 @@ fpid=$(grep '^front-ready' "$tmp/out" | tail -1 | sed 's/.*pid=//')
 
 kill -9 "$fpid"
 "$C" --port "$port" --refused || fail "port still open after the app died"
+# appkit negotiated event suppression (feature-x-notify-bits), so the
+# echoes above ran with it: a lost wake-up would have hung them.
+grep -q 'svc=tcpipd msg="frontend connected" frontend=2 notify_bits=1' "$tmp/err" ||
+	fail "notify bits were not negotiated"
+grep -m1 'svc=tcpipd msg="frontend released" frontend=2 ' "$tmp/err"
 
 kill -TERM "$hpid"
 wait "$hpid"

@@ -66,6 +66,9 @@ wait_line '^front-exit' 1
 "$C" --port "$port" --refused || fail "port still open after the frontend died"
 grep -q 'msg="frontend released" frontend=2 sockets_closed=' "$tmp/err" ||
 	fail "no release line"
+# This raw frontend, like Linux's, does not ask for notify bits.
+grep -q 'msg="frontend connected" frontend=2 notify_bits=0' "$tmp/err" ||
+	fail "notify bits used without being asked for"
 # ...and the port is free: a new frontend binds it and serves.
 kill -USR2 "$hpid"
 wait_line '^front-ready' 2

@@ -34,8 +34,19 @@
  *   feature-x-dgram = 1 (designed, not implemented by tcpipd yet):
  *     SOCKET with type SOCK_DGRAM; datagrams framed on the data ring by
  *     struct pvc_dgram_hdr.
- *   feature-x-notify-bits = 1 (designed, not implemented yet): event
- *     suppression on data rings, vchan-style, see docs/pvcalls.md.
+ *   feature-x-notify-bits = 1: event suppression on data rings,
+ *     vchan-style (docs/pvcalls.md), used when the frontend also writes
+ *     x-notify-bits = 1.  Two flag words live in the padding:
+ *       in_notify  @12 (pad1): PVC_NB_DATA set by the frontend while it
+ *         waits for data in `in`; PVC_NB_SPACE set by the backend while
+ *         it waits for room in `in`;
+ *       out_notify @76 (pad2): PVC_NB_DATA set by the backend while it
+ *         waits for data in `out`; PVC_NB_SPACE set by the frontend while
+ *         it waits for room in `out`.
+ *     A waiter sets its bit, full barrier, re-reads the index, and sleeps
+ *     only if it did not move.  A side that moved an index: full barrier,
+ *     atomically clears the matching bit, notifies only if it was set.
+ *     Errors are always notified.
  */
 #ifndef MORGANA_PROTO_PVCALLS_PROTO_H
 #define MORGANA_PROTO_PVCALLS_PROTO_H
@@ -157,6 +168,40 @@ _Static_assert(offsetof(struct pvc_data_intf, out_cons) == 64, "out_cons @64");
 _Static_assert(offsetof(struct pvc_data_intf, ring_order) == 128,
 	       "ring_order @128");
 _Static_assert(offsetof(struct pvc_data_intf, ref) == 132, "ref @132");
+
+/* feature-x-notify-bits: the flag words and their bits. */
+#define PVC_NB_DATA 1u
+#define PVC_NB_SPACE 2u
+
+static inline uint32_t *
+pvc_in_notify(struct pvc_data_intf *i)
+{
+	return (uint32_t *)(void *)i->pad1;
+}
+
+static inline uint32_t *
+pvc_out_notify(struct pvc_data_intf *i)
+{
+	return (uint32_t *)(void *)i->pad2;
+}
+
+/* Waiter: announce that we wait for `bit` on word w (full barrier after,
+ * so that the caller's re-read of the index cannot pass the store). */
+static inline void
+pvc_nb_arm(uint32_t *w, uint32_t bit)
+{
+	__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
+}
+
+/* Mover: after publishing an index, take `bit` off w; true if the peer
+ * was waiting for it (notify then).  The fence orders the index store
+ * before the read of the bit (store-load). */
+static inline bool
+pvc_nb_take(uint32_t *w, uint32_t bit)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return (__atomic_fetch_and(w, ~bit, __ATOMIC_SEQ_CST) & bit) != 0;
+}
 
 /* Bytes in each half (in, out) of a data ring of 1 << order pages. */
 #define PVC_RING_SIZE(order) (1u << ((order) + 11u))
