@@ -31,6 +31,7 @@ struct dev {
 	const struct ak_device_desc *d;
 	struct ak_clock_front *clock;	/* ring mode */
 	struct ak_kv_front *kvf;	/* ring mode, KV_RO/KV_RW */
+	struct ak_stack_front *stack;	/* ring mode */
 	struct ak_time *time;		/* in-process mode */
 	struct ak_pclock *pclock;
 	struct ak_mclock *mclock;
@@ -455,7 +456,6 @@ ak_mclock(struct ak_app *app, const char *name)
 	return d->clock ? ak_clock_front_mclock(d->clock) : d->mclock;
 }
 
-/* No frontends yet for these: NULL, as the header says. */
 struct ak_kv *
 ak_kv(struct ak_app *app, const char *name)
 {
@@ -469,9 +469,9 @@ ak_kv(struct ak_app *app, const char *name)
 struct ak_stack *
 ak_stack(struct ak_app *app, const char *name)
 {
-	(void)app;
-	(void)name;
-	return NULL;
+	struct dev *d = find_dev(app, name, AK_SIG_STACK);
+
+	return d && d->stack ? ak_stack_front_stack(d->stack) : NULL;
 }
 
 struct ak_net *
@@ -608,6 +608,12 @@ open_ring(struct ak_app *app, struct dev *d)
 			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
 				d->d->name, ak_strerror(rc));
 		return rc;
+	case AK_SIG_STACK:
+		rc = ak_stack_front_open(app->loop, app->xb, devid, &d->stack);
+		if (rc < 0)
+			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
+				d->d->name, ak_strerror(rc));
+		return rc;
 	default:
 		fprintf(stderr, "%s: device '%s': no %s frontend yet\n",
 			app->desc->name, d->d->name, sig_names[d->d->sig]);
@@ -621,7 +627,9 @@ all_ready(struct ak_app *app)
 	for (size_t i = 0; i < app->desc->n_devices; i++)
 		if ((app->devs[i].clock &&
 		     !ak_clock_front_ready(app->devs[i].clock)) ||
-		    (app->devs[i].kvf && !ak_kv_front_ready(app->devs[i].kvf)))
+		    (app->devs[i].kvf && !ak_kv_front_ready(app->devs[i].kvf)) ||
+		    (app->devs[i].stack &&
+		     !ak_stack_front_ready(app->devs[i].stack)))
 			return false;
 	return true;
 }
@@ -653,6 +661,7 @@ app_free(struct ak_app *app)
 
 		ak_clock_front_close(d->clock);
 		ak_kv_front_close(d->kvf);
+		ak_stack_front_close(d->stack);
 		ak_time_free(d->time);
 		ak_pclock_free(d->pclock);
 		ak_mclock_free(d->mclock);

@@ -34,6 +34,18 @@ struct ak_mclock *ak_clock_front_mclock(struct ak_clock_front *f);
 void ak_clock_front_close(struct ak_clock_front *f);
 
 /*
+ * The pvcalls device frontend (appkit/stack_ring.c): the STACK signature
+ * over PV Calls to tcpipd, device pvcalls/<devid> of this domain.  Ready
+ * once Connected; the ak_stack handle belongs to the frontend.
+ */
+struct ak_stack_front;
+int ak_stack_front_open(struct ak_loop *l, struct ring_xenbus *xb,
+			unsigned devid, struct ak_stack_front **out);
+bool ak_stack_front_ready(const struct ak_stack_front *f);
+struct ak_stack *ak_stack_front_stack(struct ak_stack_front *f);
+void ak_stack_front_close(struct ak_stack_front *f);
+
+/*
  * Drive a ring_xenbus from the loop (appkit/xb_glue.c): watch its fds,
  * dispatch, re-sync the watches after each dispatch, honour its retry
  * timeout.  *fatal is set if the store went away.

@@ -1,0 +1,790 @@
+/*
+ * appkit/stack_ring.c - the "pvcalls" device frontend: the STACK
+ * signature (ak_stack.h) over Xen PV Calls to tcpipd (docs/pvcalls.md).
+ *
+ * TCP on IPv4 only.  Every call blocks the calling task (ak_waiter): a
+ * command waits for its response, matched by req_id (ACCEPT answers come
+ * late and out of order); recv/send wait on the socket's data-ring event
+ * channel.  Sockets do not survive a tcpipd restart: on teardown every
+ * waiter is woken with -ECONNRESET and every socket of the old connection
+ * answers -ECONNRESET from then on (its grants died with the share).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appkit_internal.h"
+#include "morgana/ak_loop.h"
+#include "morgana/ak_stack.h"
+#include "morgana/evtchn.h"
+#include "morgana/log.h"
+#include "morgana/proto/pvcalls_proto.h"
+#include "morgana/share.h"
+#include "morgana/store.h"
+#include "morgana/xenbus.h"
+
+#define AK_PVC_ORDER 2u			/* 8 KiB each way per socket */
+#define AK_PVC_NPAGES (1u << AK_PVC_ORDER)
+#define AK_PVC_SLOTS 32u
+#define AK_PVC_LINGER_NS 10000000000ull	/* close() waits this long for `out` */
+
+struct pvc_wait {
+	bool used;
+	uint32_t req_id;
+	struct ak_waiter *w;
+	struct pvc_rsp *rsp;
+};
+
+struct ak_stack_front {
+	struct ak_loop *l;
+	struct ring_xenbus *xb;
+	struct ring_xb_front *xf;
+	unsigned devid;
+	/* Valid from fe_setup to fe_teardown only. */
+	struct ring_share *share;
+	struct ring_evtchn *ev;
+	struct ak_watch *evw;
+	struct ring_front ring;
+	bool up;
+	bool nbits;		/* feature-x-notify-bits in use */
+	unsigned gen;		/* connections so far; sockets carry theirs */
+	uint32_t next_req;
+	uint64_t next_id;
+	struct pvc_wait waits[AK_PVC_SLOTS];
+	struct ak_stack *stack;
+	struct aksk *socks;	/* to wake their waiters on teardown */
+};
+
+struct aksk {
+	struct aksk *next, **pprev;
+	struct ak_stack_front *f;
+	uint64_t id;
+	unsigned gen;
+	bool ring, passive;
+	uint32_t intf_ref, refs[AK_PVC_NPAGES];
+	struct pvc_data_intf *intf;
+	uint8_t *pages[AK_PVC_NPAGES];
+	struct ring_evtchn *ev;
+	struct ak_watch *evw;
+	struct ak_waiter *w;	/* a task waiting for data or room */
+};
+
+static struct aksk *
+sk_new(struct ak_stack_front *f)
+{
+	struct aksk *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	k->f = f;
+	k->gen = f->gen;
+	k->id = ++f->next_id;
+	k->next = f->socks;
+	if (f->socks != NULL)
+		f->socks->pprev = &k->next;
+	k->pprev = &f->socks;
+	f->socks = k;
+	return k;
+}
+
+static void
+sk_free(struct aksk *k)
+{
+	*k->pprev = k->next;
+	if (k->next != NULL)
+		k->next->pprev = k->pprev;
+	free(k);
+}
+
+/* ---- the command ring ---- */
+
+static void
+drain(struct ak_stack_front *f)
+{
+	struct pvc_rsp r;
+	int rc;
+
+	do {
+		while ((rc = pvc_front_get(&f->ring, &r)) == 1) {
+			for (unsigned i = 0; i < AK_PVC_SLOTS; i++) {
+				struct pvc_wait *p = &f->waits[i];
+
+				if (p->used && p->req_id == r.req_id) {
+					p->used = false;
+					*p->rsp = r;
+					ak_waiter_signal(p->w, 0);
+					break;
+				}
+			}
+		}
+		if (rc < 0) {
+			ring_log(RING_LOG_WARN,
+				 "msg=\"tcpipd broke the command ring\" device=pvcalls/%u",
+				 f->devid);
+			/* Nothing will ever answer: fail every waiter, and
+			 * every later command (cmd checks broken). */
+			for (unsigned i = 0; i < AK_PVC_SLOTS; i++)
+				if (f->waits[i].used) {
+					f->waits[i].used = false;
+					f->waits[i].rsp->ret = -EPROTO;
+					ak_waiter_signal(f->waits[i].w, 0);
+				}
+			return;
+		}
+	} while (ring_front_final_check(&f->ring));
+}
+
+static void
+ev_ready(void *arg, int fd, unsigned revents)
+{
+	struct ak_stack_front *f = arg;
+
+	(void)fd;
+	(void)revents;
+	ring_evtchn_consume(f->ev);
+	if (f->up)
+		drain(f);
+}
+
+/* Send q and block until its answer.  Returns the answer's ret, or
+ * -ENOTCONN while disconnected, -ECONNRESET if the connection went away,
+ * -EDEADLK from a callback. */
+static int
+cmd(struct ak_stack_front *f, struct pvc_req *q, struct pvc_rsp *r)
+{
+	struct ak_waiter w;
+	struct pvc_wait *p = NULL;
+	int rc;
+
+	while (f->up && !f->ring.broken && ring_front_free(&f->ring) == 0)
+		ak_task_sleep_until(f->l, ak_now_ns() + 1000000u);
+	if (!f->up)
+		return -ENOTCONN;
+	if (f->ring.broken)
+		return -EPROTO;
+	for (unsigned i = 0; i < AK_PVC_SLOTS && p == NULL; i++)
+		if (!f->waits[i].used)
+			p = &f->waits[i];
+	if (p == NULL)
+		return -EBUSY;
+	ak_waiter_init(&w, f->l);
+	q->req_id = f->next_req++;
+	*p = (struct pvc_wait){ .used = true, .req_id = q->req_id, .w = &w,
+				.rsp = r };
+	pvc_front_put(&f->ring, q);
+	if (ring_front_push(&f->ring))
+		ring_evtchn_notify(f->ev);
+	rc = ak_waiter_wait(&w);
+	if (rc < 0) {
+		p->used = false;
+		return rc;
+	}
+	return r->ret;
+}
+
+/* ---- data rings ---- */
+
+static void
+sk_ev(void *arg, int fd, unsigned revents)
+{
+	struct aksk *k = arg;
+
+	(void)fd;
+	(void)revents;
+	ring_evtchn_consume(k->ev);
+	if (k->w != NULL) {
+		struct ak_waiter *w = k->w;
+
+		k->w = NULL;
+		ak_waiter_signal(w, 0);
+	}
+}
+
+static void
+ring_unshare(struct aksk *k)
+{
+	struct ak_stack_front *f = k->f;
+
+	if (!k->ring)
+		return;
+	ak_loop_unwatch(k->evw);
+	k->evw = NULL;
+	ring_evtchn_close(k->ev);
+	k->ev = NULL;
+	if (f->share != NULL && k->gen == f->gen) {
+		ring_share_revoke(f->share, k->intf_ref);
+		for (unsigned i = 0; i < AK_PVC_NPAGES; i++)
+			ring_share_revoke(f->share, k->refs[i]);
+	}
+	k->intf = NULL;
+	k->ring = false;
+}
+
+static int
+ring_grant(struct aksk *k)
+{
+	struct ak_stack_front *f = k->f;
+	void *p;
+	int rc;
+
+	if ((rc = ring_share_grant(f->share, false, &k->intf_ref, &p)) < 0)
+		return rc;
+	k->intf = p;
+	k->ring = true;
+	for (unsigned i = 0; i < AK_PVC_NPAGES; i++) {
+		if ((rc = ring_share_grant(f->share, false, &k->refs[i], &p)) < 0)
+			goto fail;
+		k->pages[i] = p;
+		k->intf->ref[i] = k->refs[i];
+	}
+	k->intf->ring_order = AK_PVC_ORDER;
+	if ((rc = ring_share_evtchn(f->share, &k->ev)) < 0 ||
+	    (rc = ak_loop_watch(f->l, ring_evtchn_fd(k->ev), POLLIN, sk_ev, k,
+				&k->evw)) < 0)
+		goto fail;
+	return 0;
+fail:
+	ring_unshare(k);
+	return rc;
+}
+
+/* Copy between buf and the ring half at base (true: into the ring). */
+static void
+ring_copy(struct aksk *k, uint32_t base, uint32_t idx, uint8_t *buf,
+	  uint32_t len, bool into)
+{
+	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+
+	while (len > 0) {
+		uint32_t pos = idx & (size - 1), off = base + pos;
+		uint32_t chunk = size - pos, in_page = RING_PAGE_SIZE -
+						      off % RING_PAGE_SIZE;
+		uint8_t *r;
+
+		if (chunk > in_page)
+			chunk = in_page;
+		if (chunk > len)
+			chunk = len;
+		r = k->pages[off / RING_PAGE_SIZE] + off % RING_PAGE_SIZE;
+		if (into)
+			memcpy(r, buf, chunk);
+		else
+			memcpy(buf, r, chunk);
+		buf += chunk;
+		len -= chunk;
+		idx += chunk;
+	}
+}
+
+static bool
+sk_live(struct aksk *k)
+{
+	return k->f->up && k->gen == k->f->gen;
+}
+
+/* Block until the socket's channel fires (or the connection dies). */
+static int
+sk_wait(struct aksk *k)
+{
+	struct ak_waiter w;
+
+	ak_waiter_init(&w, k->f->l);
+	k->w = &w;
+	return ak_waiter_wait(&w);
+}
+
+static void
+wait_timeout(void *arg)
+{
+	ak_waiter_signal(arg, -ETIMEDOUT);
+}
+
+/* sk_wait, but only until deadline_ns.  Returns 0, -ETIMEDOUT, -EDEADLK,
+ * -ENOMEM. */
+static int
+sk_wait_until(struct aksk *k, uint64_t deadline_ns)
+{
+	struct ak_waiter w;
+	uint64_t tid;
+	int rc;
+
+	ak_waiter_init(&w, k->f->l);
+	k->w = &w;
+	if (ak_loop_timer(k->f->l, deadline_ns, wait_timeout, &w, &tid) < 0) {
+		k->w = NULL;
+		return -ENOMEM;
+	}
+	rc = ak_waiter_wait(&w);
+	ak_loop_timer_cancel(k->f->l, tid);
+	k->w = NULL;
+	return rc;
+}
+
+/* ---- ak_stack_ops ---- */
+
+static int
+op_socket(void *dev, enum ak_sock_type type, void **out)
+{
+	struct ak_stack_front *f = dev;
+	struct pvc_req q = { .cmd = PVC_CMD_SOCKET };
+	struct pvc_rsp r;
+	struct aksk *k;
+	int rc;
+
+	if (type != AK_SOCK_TCP)
+		return -EOPNOTSUPP;
+	if ((k = sk_new(f)) == NULL)
+		return -ENOMEM;
+	q.u.socket.id = k->id;
+	q.u.socket.domain = PVC_AF_INET;
+	q.u.socket.type = PVC_SOCK_STREAM;
+	if ((rc = cmd(f, &q, &r)) < 0) {
+		sk_free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+static void
+put_addr(uint8_t *a, const struct ak_sockaddr *sa)
+{
+	uint16_t fam = PVC_AF_INET, port = htons(sa->port);
+	uint32_t ip = htonl(sa->addr);
+
+	memcpy(a, &fam, 2);
+	memcpy(a + 2, &port, 2);
+	memcpy(a + 4, &ip, 4);
+}
+
+static int
+op_connect(void *dev, void *sock, const struct ak_sockaddr *to)
+{
+	struct ak_stack_front *f = dev;
+	struct aksk *k = sock;
+	struct pvc_req q = { .cmd = PVC_CMD_CONNECT };
+	struct pvc_rsp r;
+	int rc;
+
+	if (!sk_live(k))
+		return -ECONNRESET;
+	if (k->ring || k->passive)
+		return -EISCONN;
+	if ((rc = ring_grant(k)) < 0)
+		return rc;
+	q.u.connect.id = k->id;
+	put_addr(q.u.connect.addr, to);
+	q.u.connect.len = 16;
+	q.u.connect.ref = k->intf_ref;
+	q.u.connect.evtchn = ring_evtchn_port(k->ev);
+	if ((rc = cmd(f, &q, &r)) < 0)
+		ring_unshare(k);
+	return rc;
+}
+
+static int
+op_bind(void *dev, void *sock, const struct ak_sockaddr *at)
+{
+	struct aksk *k = sock;
+	struct pvc_req q = { .cmd = PVC_CMD_BIND };
+	struct pvc_rsp r;
+	int rc;
+
+	if (!sk_live(k))
+		return -ECONNRESET;
+	q.u.bind.id = k->id;
+	put_addr(q.u.bind.addr, at);
+	q.u.bind.len = 16;
+	if ((rc = cmd(dev, &q, &r)) == 0)
+		k->passive = true;
+	return rc;
+}
+
+static int
+op_listen(void *dev, void *sock, int backlog)
+{
+	struct aksk *k = sock;
+	struct pvc_req q = { .cmd = PVC_CMD_LISTEN };
+	struct pvc_rsp r;
+
+	if (!sk_live(k))
+		return -ECONNRESET;
+	q.u.listen.id = k->id;
+	q.u.listen.backlog = (uint32_t)backlog;
+	return cmd(dev, &q, &r);
+}
+
+static int
+op_accept(void *dev, void *sock, void **out, struct ak_sockaddr *from)
+{
+	struct ak_stack_front *f = dev;
+	struct aksk *k = sock, *n;
+	struct pvc_req q = { .cmd = PVC_CMD_ACCEPT };
+	struct pvc_rsp r;
+	int rc;
+
+	if (!sk_live(k))
+		return -ECONNRESET;
+	if ((n = sk_new(f)) == NULL)
+		return -ENOMEM;
+	if ((rc = ring_grant(n)) < 0) {
+		sk_free(n);
+		return rc;
+	}
+	q.u.accept.id = k->id;
+	q.u.accept.id_new = n->id;
+	q.u.accept.ref = n->intf_ref;
+	q.u.accept.evtchn = ring_evtchn_port(n->ev);
+	if ((rc = cmd(f, &q, &r)) < 0) {
+		ring_unshare(n);
+		sk_free(n);
+		return rc;
+	}
+	/* PV Calls does not say who connected. */
+	*from = (struct ak_sockaddr){ 0 };
+	*out = n;
+	return 0;
+}
+
+static ssize_t
+op_recv(void *dev, void *sock, void *buf, size_t len)
+{
+	struct aksk *k = sock;
+	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+
+	(void)dev;
+	if (len == 0)
+		return 0;
+	for (;;) {
+		uint32_t prod, cons, n;
+		int32_t err;
+
+		if (!sk_live(k))
+			return -ECONNRESET;
+		if (!k->ring)
+			return -ENOTCONN;
+		prod = __atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE);
+		cons = k->intf->in_cons;
+		if (prod - cons > size)
+			return -EPROTO;
+		n = prod - cons;
+		if (n > 0) {
+			if (n > len)
+				n = (uint32_t)len;
+			ring_copy(k, 0, cons, buf, n, false);
+			/* Our copy /before/ the space goes back to tcpipd. */
+			atomic_thread_fence(memory_order_seq_cst);
+			__atomic_store_n(&k->intf->in_cons, cons + n,
+					 __ATOMIC_RELEASE);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
+				ring_evtchn_notify(k->ev);
+			return n;
+		}
+		/* Errors only once `in` is drained; -ENOTCONN is EOF. */
+		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
+		if (err != 0)
+			return err == -ENOTCONN ? 0 : err;
+		if (k->f->nbits)
+			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
+		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||
+		    __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE) != 0)
+			continue;
+		if (sk_wait(k) < 0)
+			return -EDEADLK;
+	}
+}
+
+static ssize_t
+op_send(void *dev, void *sock, const void *buf, size_t len)
+{
+	struct aksk *k = sock;
+	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+	size_t done = 0;
+
+	(void)dev;
+	while (done < len) {
+		uint32_t prod, cons, room;
+		int32_t err;
+
+		if (!sk_live(k))
+			return -ECONNRESET;
+		if (!k->ring)
+			return -ENOTCONN;
+		err = __atomic_load_n(&k->intf->out_error, __ATOMIC_ACQUIRE);
+		if (err != 0)
+			return err;
+		cons = __atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE);
+		prod = k->intf->out_prod;
+		if (prod - cons > size)
+			return -EPROTO;
+		room = size - (prod - cons);
+		if (room > 0) {
+			if (room > len - done)
+				room = (uint32_t)(len - done);
+			ring_copy(k, size, prod, (uint8_t *)buf + done, room,
+				  true);
+			/* The bytes /before/ the index that publishes them. */
+			__atomic_store_n(&k->intf->out_prod, prod + room,
+					 __ATOMIC_RELEASE);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
+				ring_evtchn_notify(k->ev);
+			done += room;
+			continue;
+		}
+		if (k->f->nbits) {
+			pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+			if (__atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
+			    cons)
+				continue;
+		}
+		if (sk_wait(k) < 0)
+			return -EDEADLK;
+	}
+	return (ssize_t)done;
+}
+
+static int
+op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
+{
+	struct aksk *k = sock;
+	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+
+	(void)dev;
+	if (k->passive)
+		return -EOPNOTSUPP;
+	uint64_t end = timeout_ns > UINT64_MAX - ak_now_ns() ? UINT64_MAX :
+		       ak_now_ns() + timeout_ns;
+
+	for (;;) {
+		unsigned ready = 0;
+		int rc;
+
+		if (!sk_live(k) || !k->ring)
+			return POLLERR;
+		if (k->intf->in_prod != k->intf->in_cons ||
+		    k->intf->in_error != 0)
+			ready |= POLLIN;
+		if (k->intf->out_prod - k->intf->out_cons < size ||
+		    k->intf->out_error != 0)
+			ready |= POLLOUT;
+		if (ready & events)
+			return (int)(ready & events);
+		if (k->f->nbits) {
+			if (events & POLLIN)
+				pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
+			if (events & POLLOUT)
+				pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+			if (k->intf->in_prod != k->intf->in_cons ||
+			    k->intf->out_prod - k->intf->out_cons < size)
+				continue;
+		}
+		if ((rc = sk_wait_until(k, end)) < 0)
+			return rc;
+	}
+}
+
+static void
+op_release(void *dev, void *sock)
+{
+	struct ak_stack_front *f = dev;
+	struct aksk *k = sock;
+	struct pvc_req q = { .cmd = PVC_CMD_RELEASE };
+	struct pvc_rsp r;
+
+	/* Linger: what send() queued must still reach the peer, and tcpipd
+	 * drops the ring at RELEASE.  Bounded, so a peer that never reads
+	 * cannot hold close() forever. */
+	if (sk_live(k) && k->ring) {
+		uint64_t end = ak_now_ns() + AK_PVC_LINGER_NS;
+
+		while (sk_live(k) && ak_now_ns() < end &&
+		       __atomic_load_n(&k->intf->out_error, __ATOMIC_ACQUIRE) == 0 &&
+		       __atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
+			       k->intf->out_prod) {
+			if (k->f->nbits) {
+				pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+				if (__atomic_load_n(&k->intf->out_cons,
+						    __ATOMIC_ACQUIRE) ==
+				    k->intf->out_prod)
+					break;
+			}
+			if (sk_wait_until(k, end) == -EDEADLK)
+				break;
+		}
+	}
+	if (sk_live(k)) {
+		q.u.release.id = k->id;
+		/* tcpipd unmaps before it answers, so the grants can go. */
+		cmd(f, &q, &r);
+	}
+	ring_unshare(k);
+	sk_free(k);
+}
+
+static const struct ak_stack_ops stack_ops = {
+	.socket = op_socket,
+	.connect = op_connect,
+	.bind = op_bind,
+	.listen = op_listen,
+	.accept = op_accept,
+	.recv = op_recv,
+	.send = op_send,
+	.poll = op_poll,
+	.release = op_release,
+};
+
+/* ---- the handshake ---- */
+
+static int
+write_key(struct ring_store *st, uint32_t tx, const char *dir,
+	  const char *key, unsigned v)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	return ring_store_printf(st, tx, p, "%u", v);
+}
+
+/* True if the backend wrote key = 1 (its features are there before it
+ * goes to InitWait, so before we set up). */
+static bool
+backend_offers(struct ring_store *st, const char *fe_path, const char *key)
+{
+	char p[256], *be = NULL;
+	unsigned long v = 0;
+	bool ok;
+
+	snprintf(p, sizeof(p), "%s/backend", fe_path);
+	if (ring_store_read(st, RING_XBT_NULL, p, &be, NULL) < 0)
+		return false;
+	snprintf(p, sizeof(p), "%s/%s", be, key);
+	free(be);
+	ok = ring_store_read_uint(st, RING_XBT_NULL, p, &v) == 0 && v == 1;
+	return ok;
+}
+
+static int
+fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
+	 struct ring_store *st, uint32_t tx, const char *fe_path)
+{
+	struct ak_stack_front *f = arg;
+	uint32_t ref;
+	void *page;
+	int rc;
+
+	(void)xf;
+	if ((rc = ring_share_grant(share, false, &ref, &page)) < 0 ||
+	    (rc = ring_share_evtchn(share, &f->ev)) < 0)
+		return rc;
+	pvc_front_init(&f->ring, page, RING_PAGE_SIZE);
+	f->share = share;
+	f->nbits = backend_offers(st, fe_path, "feature-x-notify-bits");
+	if (f->nbits &&
+	    (rc = write_key(st, tx, fe_path, "x-notify-bits", 1)) < 0)
+		return rc;
+	if ((rc = write_key(st, tx, fe_path, "version", 1)) < 0 ||
+	    (rc = write_key(st, tx, fe_path, "ring-ref", ref)) < 0)
+		return rc;
+	return write_key(st, tx, fe_path, "port", ring_evtchn_port(f->ev));
+}
+
+static int
+fe_connected(void *arg, struct ring_xb_front *xf)
+{
+	struct ak_stack_front *f = arg;
+	int rc;
+
+	(void)xf;
+	if ((rc = ak_loop_watch(f->l, ring_evtchn_fd(f->ev), POLLIN, ev_ready,
+				f, &f->evw)) < 0)
+		return rc;
+	f->up = true;
+	ring_log(RING_LOG_INFO, "msg=\"stack connected\" device=pvcalls/%u",
+		 f->devid);
+	return 0;
+}
+
+static void
+fe_teardown(void *arg, struct ring_xb_front *xf)
+{
+	struct ak_stack_front *f = arg;
+
+	(void)xf;
+	f->up = false;
+	f->gen++;	/* every socket of this connection is dead */
+	for (unsigned i = 0; i < AK_PVC_SLOTS; i++)
+		if (f->waits[i].used) {
+			f->waits[i].used = false;
+			f->waits[i].rsp->ret = -ECONNRESET;
+			ak_waiter_signal(f->waits[i].w, 0);
+		}
+	for (struct aksk *k = f->socks; k != NULL; k = k->next)
+		if (k->w != NULL) {
+			struct ak_waiter *w = k->w;
+
+			k->w = NULL;
+			ak_waiter_signal(w, 0);
+		}
+	ak_loop_unwatch(f->evw);
+	f->evw = NULL;
+	ring_evtchn_close(f->ev);
+	f->ev = NULL;
+	f->share = NULL;
+}
+
+static const struct ring_xb_front_ops front_ops = {
+	.fe_setup = fe_setup,
+	.fe_connected = fe_connected,
+	.fe_teardown = fe_teardown,
+};
+
+int
+ak_stack_front_open(struct ak_loop *l, struct ring_xenbus *xb, unsigned devid,
+		    struct ak_stack_front **out)
+{
+	struct ak_stack_front *f = calloc(1, sizeof(*f));
+	int rc;
+
+	*out = NULL;
+	if (f == NULL)
+		return -ENOMEM;
+	f->l = l;
+	f->xb = xb;
+	f->devid = devid;
+	if ((rc = ak_stack_new(&stack_ops, f, &f->stack)) < 0 ||
+	    (rc = ring_xb_front_open(xb, PVC_DEVICE_TYPE, devid, &front_ops, f,
+				     &f->xf)) < 0) {
+		free(f->stack);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+bool
+ak_stack_front_ready(const struct ak_stack_front *f)
+{
+	return f->up;
+}
+
+struct ak_stack *
+ak_stack_front_stack(struct ak_stack_front *f)
+{
+	return f->stack;
+}
+
+void
+ak_stack_front_close(struct ak_stack_front *f)
+{
+	if (f == NULL)
+		return;
+	ring_xb_front_close(f->xf);
+	free(f->stack);	/* not ak_stack_free: no close op, f goes below */
+	free(f);
+}

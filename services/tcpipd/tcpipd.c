@@ -1,0 +1,985 @@
+/*
+ * tcpipd socket mode: the PV Calls backend.  Each frontend socket is a host
+ * kernel socket; each connected one has a data ring the frontend granted.
+ *
+ * One thread, one poll(2) loop.  poll, not io_uring: the work per wake-up
+ * is readiness-driven (a readv into whatever room a ring has, a sendmsg of
+ * whatever is queued), the sizes are only known once the indexes are read,
+ * and the fd set changes with every command; with io_uring each of those
+ * would be a cancelled and re-submitted operation.  The set is rebuilt per
+ * wake-up, which is linear in sockets; the data path costs one readv and
+ * one sendmsg per notification, never per byte.
+ *
+ * Each frontend is a struct tfront; its sockets a list of struct tsock.
+ * Nothing a frontend writes is trusted: requests are copied out once by
+ * pvc_back_get, ring_order and the refs are copied once, and the peer's
+ * data indexes are read once per pass and checked against our private
+ * ones.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "morgana/evtchn.h"
+#include "morgana/log.h"
+#include "morgana/share.h"
+#include "morgana/store.h"
+#include "morgana/xenbus.h"
+#include "services/tcpipd/tcpipd.h"
+
+#define MAX_DATA_PAGES (1u << PVC_MAX_PAGE_ORDER)
+#define IOV_MAX_RING (MAX_DATA_PAGES + 2)
+
+enum tkind { T_PASSIVE, T_ACTIVE };
+
+struct tsock {
+	struct tsock *next;
+	uint64_t id;
+	enum tkind kind;
+	int fd;			/* host socket; -1 once closed */
+	short revents;		/* from the last poll */
+	short evrevents;	/* the data ring's event channel */
+
+	/* passive: at most one ACCEPT or POLL waiting */
+	bool listening;
+	bool pend;
+	struct tcp_cmd pcmd;
+
+	/* active */
+	bool connecting;	/* CONNECT answered when the connect ends */
+	uint32_t creq_id;
+	uint32_t intf_ref;
+	struct pvc_data_intf *intf;
+	uint32_t refs[MAX_DATA_PAGES];
+	uint8_t *pages[MAX_DATA_PAGES];
+	uint32_t npages, size;
+	struct ring_evtchn *ev;
+	uint32_t in_prod, out_cons;	/* ours; the shared copies are output */
+	bool in_done, out_done, broken, want_out, in_room;
+	bool again;		/* notify bits: an index moved while arming */
+	bool shut_pending, shut_done;
+};
+
+struct tfront {
+	struct tfront *next;
+	struct tcpd *d;
+	struct ring_xb_back_dev *dev;
+	struct ring_peer *peer;
+	struct ring_back ring;
+	uint32_t ring_ref;
+	struct ring_evtchn *ev;
+	short evrevents;
+	struct tsock *socks;
+	unsigned nsocks, npages;
+	bool failed;		/* dev_fail pending until the pass ends */
+	bool nbits;		/* x-notify-bits negotiated */
+	uint64_t notifies, passes, suppressed;	/* data rings, for logs */
+	const char *why;
+};
+
+struct tcpd {
+	struct tcp_allow allow[TCP_ALLOW_MAX];
+	unsigned nallow, max_socks, max_pages;
+	struct tfront *fronts;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint32_t
+ld_acq(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void
+st_rel(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static void
+st_err(int32_t *p, int32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static void
+front_fail(struct tfront *f, const char *why)
+{
+	/* Deferred: the caller may be walking f's sockets. */
+	if (!f->failed) {
+		f->failed = true;
+		f->why = why;
+	}
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static void
+reply(struct tfront *f, uint32_t req_id, uint32_t cmd, int32_t ret,
+      uint64_t id)
+{
+	struct pvc_rsp r = { .req_id = req_id, .cmd = cmd, .ret = ret,
+			     .u.id = id };
+
+	if (pvc_back_put(&f->ring, &r) < 0) {
+		front_fail(f, "no request to answer");
+		return;
+	}
+	if (ring_back_push(&f->ring))
+		ring_evtchn_notify(f->ev);
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static struct tsock *
+find(struct tfront *f, uint64_t id)
+{
+	for (struct tsock *s = f->socks; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void
+unmap_ring(struct tfront *f, struct tsock *s)
+{
+	for (uint32_t i = 0; i < s->npages; i++)
+		if (s->pages[i] != NULL)
+			ring_peer_unmap(f->peer, s->refs[i]);
+	f->npages -= s->npages;
+	s->npages = 0;
+	if (s->intf != NULL)
+		ring_peer_unmap(f->peer, s->intf_ref);
+	s->intf = NULL;
+	ring_evtchn_close(s->ev);
+	s->ev = NULL;
+}
+
+static void
+sock_free(struct tfront *f, struct tsock *s)
+{
+	struct tsock **pp;
+
+	for (pp = &f->socks; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->kind == T_ACTIVE)
+		unmap_ring(f, s);
+	f->nsocks--;
+	free(s);
+}
+
+static struct tsock *
+sock_new(struct tfront *f, uint64_t id, enum tkind kind, int fd)
+{
+	struct tsock *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->id = id;
+	s->kind = kind;
+	s->fd = fd;
+	s->next = f->socks;
+	f->socks = s;
+	f->nsocks++;
+	return s;
+}
+
+/*
+ * Map the data ring of an active socket: the indexes page, then its
+ * ring_order (read once) and refs (copied once), then every data page,
+ * then bind the channel.  Returns 0 or -EFAULT (all undone), -ENOBUFS
+ * past the page cap.
+ */
+static int
+map_ring(struct tfront *f, struct tsock *s, uint32_t ref, uint32_t port)
+{
+	void *p;
+	uint32_t order;
+	int rc;
+
+	if (ring_peer_map(f->peer, ref, true, &p) < 0)
+		return -EFAULT;
+	s->intf = p;
+	s->intf_ref = ref;
+	order = __atomic_load_n(&s->intf->ring_order, __ATOMIC_ACQUIRE);
+	if (order < 1 || order > PVC_MAX_PAGE_ORDER) {
+		rc = -EFAULT;
+		goto fail;
+	}
+	if (f->npages + (1u << order) > f->d->max_pages) {
+		rc = -ENOBUFS;
+		goto fail;
+	}
+	memcpy(s->refs, s->intf->ref, sizeof(uint32_t) << order);
+	f->npages += 1u << order;
+	s->npages = 1u << order;
+	s->size = PVC_RING_SIZE(order);
+	for (uint32_t i = 0; i < s->npages; i++) {
+		if (ring_peer_map(f->peer, s->refs[i], true, &p) < 0) {
+			rc = -EFAULT;
+			goto fail;
+		}
+		s->pages[i] = p;
+	}
+	rc = ring_peer_bind(f->peer, port, &s->ev);
+	if (rc == -EAGAIN && ring_peer_process(f->peer) == 0)
+		rc = ring_peer_bind(f->peer, port, &s->ev);
+	if (rc < 0) {
+		rc = -EFAULT;
+		goto fail;
+	}
+	/* Our produced indexes start where the frontend set them; checked
+	 * against its own on every pass. */
+	s->in_prod = __atomic_load_n(&s->intf->in_prod, __ATOMIC_RELAXED);
+	s->out_cons = __atomic_load_n(&s->intf->out_cons, __ATOMIC_RELAXED);
+	st_err(&s->intf->in_error, 0);
+	st_err(&s->intf->out_error, 0);
+	s->in_room = true;
+	return 0;
+fail:
+	unmap_ring(f, s);
+	return rc;
+}
+
+/* The frontend broke a data ring: stop serving it, tell it, close the host
+ * socket.  The socket stays until RELEASE. */
+static void
+sock_break(struct tfront *f, struct tsock *s, const char *why)
+{
+	ring_log(RING_LOG_WARN,
+		 "msg=\"data ring broken\" frontend=%u id=%" PRIu64 " why=\"%s\"",
+		 ring_xb_back_dev_frontend_id(f->dev), s->id, why);
+	s->broken = true;
+	st_err(&s->intf->in_error, -EPROTO);
+	st_err(&s->intf->out_error, -EPROTO);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	ring_evtchn_notify(s->ev);
+}
+
+/*
+ * One pass over an active socket: send what `out` holds, receive into
+ * what `in` has room for, one notification if anything moved.
+ */
+static void
+pump(struct tfront *f, struct tsock *s)
+{
+	struct iovec iov[IOV_MAX_RING];
+	uint32_t in_cons, out_prod, qin, qout;
+	bool note = false, note_err = false, moved_in = false, moved_out = false;
+	ssize_t n;
+	int niov;
+
+	s->again = false;
+	if (s->broken || s->connecting || s->intf == NULL)
+		return;
+	in_cons = ld_acq(&s->intf->in_cons);
+	out_prod = ld_acq(&s->intf->out_prod);
+	qin = pvc_queued(s->in_prod, in_cons, s->size);
+	qout = pvc_queued(out_prod, s->out_cons, s->size);
+	if (qin == UINT32_MAX || qout == UINT32_MAX) {
+		sock_break(f, s, "impossible data ring index");
+		return;
+	}
+	s->want_out = false;
+	if (!s->out_done && qout > 0) {
+		struct msghdr mh = { .msg_iov = iov };
+
+		niov = tcp_ring_iov(s->pages, s->npages, s->size, s->size,
+				    s->out_cons, qout, iov, IOV_MAX_RING);
+		mh.msg_iovlen = (size_t)(niov > 0 ? niov : 0);
+		n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			/* Our reads of `out` /before/ the slots are handed
+			 * back to the frontend. */
+			atomic_thread_fence(memory_order_seq_cst);
+			s->out_cons += (uint32_t)n;
+			st_rel(&s->intf->out_cons, s->out_cons);
+			qout -= (uint32_t)n;
+			note = moved_out = true;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			st_err(&s->intf->out_error, -errno);
+			s->out_done = true;
+			note = note_err = true;
+		}
+		s->want_out = !s->out_done && qout > 0;
+	}
+	if (s->shut_pending && !s->shut_done && (qout == 0 || s->out_done)) {
+		shutdown(s->fd, SHUT_WR);
+		s->shut_done = true;
+	}
+	s->in_room = false;
+	if (!s->in_done && qin < s->size) {
+		niov = tcp_ring_iov(s->pages, s->npages, 0, s->size,
+				    s->in_prod, s->size - qin, iov,
+				    IOV_MAX_RING);
+		n = readv(s->fd, iov, niov > 0 ? niov : 0);
+		if (n > 0) {
+			/* The bytes /before/ the index that publishes them
+			 * (release store). */
+			s->in_prod += (uint32_t)n;
+			st_rel(&s->intf->in_prod, s->in_prod);
+			qin += (uint32_t)n;
+			note = moved_in = true;
+		} else if (n == 0) {
+			st_err(&s->intf->in_error, -ENOTCONN);
+			s->in_done = true;
+			note = note_err = true;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			st_err(&s->intf->in_error, -errno);
+			s->in_done = true;
+			note = note_err = true;
+		}
+		s->in_room = !s->in_done && qin < s->size;
+	}
+	f->passes++;
+	if (!f->nbits) {
+		if (note) {
+			ring_evtchn_notify(s->ev);
+			f->notifies++;
+		}
+		return;
+	}
+	if (note_err ||
+	    (moved_in && pvc_nb_take(pvc_in_notify(s->intf), PVC_NB_DATA)) ||
+	    (moved_out && pvc_nb_take(pvc_out_notify(s->intf), PVC_NB_SPACE))) {
+		ring_evtchn_notify(s->ev);
+		f->notifies++;
+	} else if (note) {
+		f->suppressed++;
+	}
+	/* Ask to be woken for what we now wait for, then look again: a
+	 * move that raced the arming is handled on the next pass. */
+	if (!s->out_done && qout == 0) {
+		pvc_nb_arm(pvc_out_notify(s->intf), PVC_NB_DATA);
+		if (ld_acq(&s->intf->out_prod) != s->out_cons)
+			s->again = true;
+	}
+	if (!s->in_done && qin == s->size) {
+		pvc_nb_arm(pvc_in_notify(s->intf), PVC_NB_SPACE);
+		if (ld_acq(&s->intf->in_cons) != s->in_prod - s->size)
+			s->again = true;
+	}
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static int
+host_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void
+do_connect(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s;
+	int fd, rc;
+
+	if (find(f, c->id) != NULL) {
+		reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+		return;
+	}
+	if (f->nsocks >= f->d->max_socks) {
+		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
+		return;
+	}
+	if ((fd = host_socket()) < 0) {
+		reply(f, c->req_id, c->cmd, fd, c->id);
+		return;
+	}
+	if ((s = sock_new(f, c->id, T_ACTIVE, fd)) == NULL) {
+		close(fd);
+		reply(f, c->req_id, c->cmd, -ENOMEM, c->id);
+		return;
+	}
+	if ((rc = map_ring(f, s, c->ref, c->evtchn)) < 0) {
+		sock_free(f, s);
+		reply(f, c->req_id, c->cmd, rc, c->id);
+		return;
+	}
+	if (connect(fd, (const struct sockaddr *)&c->sa, sizeof(c->sa)) == 0) {
+		reply(f, c->req_id, c->cmd, 0, c->id);
+		pump(f, s);
+		return;
+	}
+	if (errno == EINPROGRESS) {
+		/* Answered when the socket becomes writable: a slow
+		 * connect never holds up the command ring. */
+		s->connecting = true;
+		s->creq_id = c->req_id;
+		return;
+	}
+	rc = -errno;
+	sock_free(f, s);
+	reply(f, c->req_id, c->cmd, rc, c->id);
+}
+
+static void
+connect_done(struct tfront *f, struct tsock *s)
+{
+	int err = 0;
+	socklen_t l = sizeof(err);
+	uint64_t id = s->id;
+	uint32_t req_id = s->creq_id;
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return;
+	s->connecting = false;
+	if (err != 0)
+		sock_free(f, s);
+	reply(f, req_id, PVC_CMD_CONNECT, -err, id);
+	if (err == 0)
+		pump(f, s);
+}
+
+static void
+do_bind(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s;
+	int fd, one = 1;
+
+	if (!tcp_allow_check(f->d->allow, f->d->nallow,
+			     ntohl(c->sa.sin_addr.s_addr),
+			     ntohs(c->sa.sin_port))) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &c->sa.sin_addr, a, sizeof(a));
+		ring_log(RING_LOG_INFO,
+			 "msg=\"bind refused by the allow list\" frontend=%u addr=%s port=%u",
+			 ring_xb_back_dev_frontend_id(f->dev), a,
+			 ntohs(c->sa.sin_port));
+		reply(f, c->req_id, c->cmd, -EACCES, c->id);
+		return;
+	}
+	if (find(f, c->id) != NULL) {
+		reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+		return;
+	}
+	if (f->nsocks >= f->d->max_socks) {
+		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
+		return;
+	}
+	if ((fd = host_socket()) < 0) {
+		reply(f, c->req_id, c->cmd, fd, c->id);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&c->sa, sizeof(c->sa)) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		reply(f, c->req_id, c->cmd, rc, c->id);
+		return;
+	}
+	if ((s = sock_new(f, c->id, T_PASSIVE, fd)) == NULL) {
+		close(fd);
+		reply(f, c->req_id, c->cmd, -ENOMEM, c->id);
+		return;
+	}
+	reply(f, c->req_id, c->cmd, 0, c->id);
+}
+
+static void
+do_listen(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s = find(f, c->id);
+
+	if (s == NULL || s->kind != T_PASSIVE) {
+		reply(f, c->req_id, c->cmd, -EINVAL, c->id);
+		return;
+	}
+	if (listen(s->fd, c->backlog) < 0) {
+		reply(f, c->req_id, c->cmd, -errno, c->id);
+		return;
+	}
+	s->listening = true;
+	reply(f, c->req_id, c->cmd, 0, c->id);
+}
+
+/* A waiting ACCEPT or POLL on passive socket s, tried now. */
+static void
+passive_try(struct tfront *f, struct tsock *s)
+{
+	struct tcp_cmd c = s->pcmd;
+	struct tsock *n;
+	int fd, rc;
+
+	if (!s->pend)
+		return;
+	if (c.cmd == PVC_CMD_POLL) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0) {
+			s->pend = false;
+			reply(f, c.req_id, c.cmd, 0, c.id);
+		}
+		return;
+	}
+	if (find(f, c.id_new) != NULL) {
+		/* id_new was taken (by a CONNECT) while we waited. */
+		s->pend = false;
+		reply(f, c.req_id, c.cmd, -EEXIST, c.id);
+		return;
+	}
+	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;	/* EAGAIN, or a connection that died: wait on */
+	s->pend = false;
+	if ((n = sock_new(f, c.id_new, T_ACTIVE, fd)) == NULL) {
+		close(fd);
+		reply(f, c.req_id, c.cmd, -ENOMEM, c.id);
+		return;
+	}
+	if ((rc = map_ring(f, n, c.ref, c.evtchn)) < 0) {
+		sock_free(f, n);
+		reply(f, c.req_id, c.cmd, rc, c.id);
+		return;
+	}
+	reply(f, c.req_id, c.cmd, 0, c.id);
+	/* Bytes that came with the connection go out at once. */
+	pump(f, n);
+}
+
+static void
+do_accept_poll(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s = find(f, c->id);
+
+	if (s == NULL || s->kind != T_PASSIVE || !s->listening) {
+		reply(f, c->req_id, c->cmd, -EINVAL, c->id);
+		return;
+	}
+	if (s->pend) {
+		reply(f, c->req_id, c->cmd, -EINTR, c->id);
+		return;
+	}
+	if (c->cmd == PVC_CMD_ACCEPT) {
+		if (find(f, c->id_new) != NULL) {
+			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+			return;
+		}
+		if (f->nsocks >= f->d->max_socks) {
+			reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
+			return;
+		}
+	}
+	s->pend = true;
+	s->pcmd = *c;
+	passive_try(f, s);
+}
+
+static void
+do_release(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s = find(f, c->id);
+
+	/* A waiting ACCEPT/POLL is dropped unanswered (Linux frontends
+	 * free its state themselves); a connect in progress is answered
+	 * first so that its slot is not lost. */
+	if (s != NULL) {
+		/* Best effort: what `out` still holds goes to the host
+		 * socket before it closes (the kernel then delivers it). */
+		if (s->kind == T_ACTIVE && !s->connecting)
+			pump(f, s);
+		if (s->connecting)
+			reply(f, s->creq_id, PVC_CMD_CONNECT, -ECONNABORTED,
+			      s->id);
+		sock_free(f, s);
+	}
+	reply(f, c->req_id, c->cmd, 0, c->id);
+}
+
+static void
+do_shutdown(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s = find(f, c->id);
+
+	if (s == NULL || s->kind != T_ACTIVE || s->connecting || s->broken) {
+		reply(f, c->req_id, c->cmd, -ENOTCONN, c->id);
+		return;
+	}
+	s->shut_pending = true;
+	pump(f, s);
+	reply(f, c->req_id, c->cmd, 0, c->id);
+}
+
+static void
+handle(struct tfront *f, const struct pvc_req *q)
+{
+	struct tcp_cmd c;
+	int rc = tcp_cmd_decode(q, &c);
+
+	if (rc < 0) {
+		reply(f, c.req_id, c.cmd, rc, c.id);
+		return;
+	}
+	switch (c.cmd) {
+	case PVC_CMD_SOCKET:
+		/* Like Linux: validate only; the host socket comes with
+		 * CONNECT or BIND. */
+		reply(f, c.req_id, c.cmd, 0, c.id);
+		break;
+	case PVC_CMD_CONNECT: do_connect(f, &c); break;
+	case PVC_CMD_BIND: do_bind(f, &c); break;
+	case PVC_CMD_LISTEN: do_listen(f, &c); break;
+	case PVC_CMD_ACCEPT:
+	case PVC_CMD_POLL: do_accept_poll(f, &c); break;
+	case PVC_CMD_RELEASE: do_release(f, &c); break;
+	case PVC_CMD_X_SHUTDOWN: do_shutdown(f, &c); break;
+	}
+}
+
+/* Serve the command ring: a bounded batch, so that one busy frontend
+ * cannot starve the others. */
+static void
+serve_cmds(struct tfront *f)
+{
+	struct pvc_req q;
+	int n = 0, rc;
+
+	for (;;) {
+		while (n < 64 && !f->failed) {
+			rc = pvc_back_get(&f->ring, &q);
+			if (rc == 0)
+				break;
+			if (rc < 0) {
+				front_fail(f, "impossible command ring indices");
+				return;
+			}
+			handle(f, &q);
+			n++;
+		}
+		if (n >= 64 || f->failed || !ring_back_final_check(&f->ring))
+			break;
+	}
+}
+
+static void
+serve_front(struct tfront *f)
+{
+	if (f->evrevents)
+		ring_evtchn_consume(f->ev);
+	f->evrevents = 0;
+	serve_cmds(f);
+	for (struct tsock *s = f->socks, *nx; s != NULL && !f->failed;
+	     s = nx) {
+		nx = s->next;
+		if (s->evrevents)
+			ring_evtchn_consume(s->ev);
+		if (s->kind == T_PASSIVE) {
+			if (s->revents)
+				passive_try(f, s);
+		} else if (s->connecting) {
+			if (s->revents)
+				connect_done(f, s);
+		} else if (s->revents || s->evrevents || s->again) {
+			pump(f, s);
+		}
+		s->revents = s->evrevents = 0;
+	}
+}
+
+/* ---- xenbus ----------------------------------------------------------- */
+
+static int
+be_probe(void *arg, struct ring_xb_back_dev *dev, struct ring_store *st,
+	 const char *be_path)
+{
+	static const struct { const char *k, *v; } keys[] = {
+		{ "versions", "1" },
+		{ "max-page-order", "4" },
+		{ "function-calls", "1" },
+		{ "feature-x-shutdown", "1" },
+		{ "feature-x-notify-bits", "1" },
+	};
+	char p[256];
+	uint32_t tx;
+	int rc;
+
+	(void)arg;
+	(void)dev;
+	/* One transaction, as Linux: its frontend reads them all at probe. */
+	if ((rc = ring_store_tx_start(st, &tx)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", be_path, keys[i].k);
+		if ((rc = ring_store_printf(st, tx, p, "%s", keys[i].v)) < 0) {
+			ring_store_tx_end(st, tx, false);
+			return rc;
+		}
+	}
+	return ring_store_tx_end(st, tx, true);
+}
+
+static int
+read_key(struct ring_store *st, const char *dir, const char *key,
+	 unsigned long *v)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	return ring_store_read_uint(st, RING_XBT_NULL, p, v);
+}
+
+static int
+be_connect(void *arg, struct ring_xb_back_dev *dev, struct ring_peer *peer,
+	   struct ring_store *st, const char *fe_path)
+{
+	struct tcpd *d = arg;
+	unsigned long ref, port, version;
+	struct tfront *f;
+	void *page;
+	int rc;
+
+	if ((rc = read_key(st, fe_path, "version", &version)) < 0 ||
+	    (rc = read_key(st, fe_path, "ring-ref", &ref)) < 0 ||
+	    (rc = read_key(st, fe_path, "port", &port)) < 0)
+		return rc;
+	if (version != 1 || ref > UINT32_MAX || port > UINT32_MAX)
+		return -EINVAL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -ENOMEM;
+	f->d = d;
+	f->dev = dev;
+	f->peer = peer;
+	if ((rc = ring_peer_map(peer, (uint32_t)ref, true, &page)) < 0)
+		goto fail;
+	if ((rc = pvc_back_attach(&f->ring, page, RING_PAGE_SIZE)) < 0)
+		goto fail_unmap;
+	rc = ring_peer_bind(peer, (uint32_t)port, &f->ev);
+	if (rc == -EAGAIN && ring_peer_process(peer) == 0)
+		rc = ring_peer_bind(peer, (uint32_t)port, &f->ev);
+	if (rc < 0)
+		goto fail_unmap;
+	{
+		unsigned long nb = 0;
+
+		f->nbits = read_key(st, fe_path, "x-notify-bits", &nb) == 0 &&
+			   nb == 1;
+	}
+	f->ring_ref = (uint32_t)ref;
+	f->evrevents = POLLIN;	/* requests may already be queued */
+	*ring_xb_back_dev_user(dev) = f;
+	f->next = d->fronts;
+	d->fronts = f;
+	ring_log(RING_LOG_INFO, "msg=\"frontend connected\" frontend=%u notify_bits=%d",
+		 ring_xb_back_dev_frontend_id(dev), f->nbits);
+	return 0;
+fail_unmap:
+	ring_peer_unmap(peer, (uint32_t)ref);
+fail:
+	free(f);
+	return rc;
+}
+
+static void
+be_disconnect(void *arg, struct ring_xb_back_dev *dev)
+{
+	struct tcpd *d = arg;
+	struct tfront *f = *ring_xb_back_dev_user(dev), **pp;
+	unsigned n = 0;
+
+	if (f == NULL)
+		return;
+	for (pp = &d->fronts; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	while (f->socks != NULL) {
+		sock_free(f, f->socks);
+		n++;
+	}
+	ring_peer_unmap(f->peer, f->ring_ref);
+	ring_evtchn_close(f->ev);
+	*ring_xb_back_dev_user(dev) = NULL;
+	ring_log(RING_LOG_INFO,
+		 "msg=\"frontend released\" frontend=%u sockets_closed=%u notify_bits=%d data_passes=%" PRIu64 " data_notifies=%" PRIu64 " suppressed=%" PRIu64,
+		 ring_xb_back_dev_frontend_id(dev), n, f->nbits, f->passes,
+		 f->notifies, f->suppressed);
+	free(f);
+}
+
+static const struct ring_xb_back_ops back_ops = {
+	.be_probe = be_probe,
+	.be_connect = be_connect,
+	.be_disconnect = be_disconnect,
+};
+
+/* ---- the loop --------------------------------------------------------- */
+
+struct pslot {
+	short *revents;
+};
+
+static void
+notify(int fd, const char *s)
+{
+	if (fd >= 0 && write(fd, s, strlen(s)) < 0)
+		ring_log(RING_LOG_WARN, "msg=\"cannot write NOTIFY_FD\"");
+}
+
+int
+tcpd_serve(const struct tcpd_opts *o)
+{
+	struct tcpd d = { 0 };
+	struct ring_store *st = NULL;
+	struct ring_xenbus *xb = NULL;
+	struct ring_xb_back *be = NULL;
+	struct pollfd *fds = NULL;
+	struct pslot *slots = NULL;
+	unsigned cap = 0;
+	char link[4096];
+	int rc;
+
+	if (o == NULL || o->sz < sizeof(*o) || o->nallow > TCP_ALLOW_MAX ||
+	    o->rundir == NULL || o->service == NULL)
+		return -EINVAL;
+	memcpy(d.allow, o->allow, o->nallow * sizeof(*o->allow));
+	d.nallow = o->nallow;
+	d.max_socks = o->max_socks ? o->max_socks : 128;
+	d.max_pages = o->max_pages ? o->max_pages : 2048;
+	if ((size_t)snprintf(link, sizeof(link), "%s/%s.sock", o->rundir,
+			     o->service) >= sizeof(link))
+		return -ENAMETOOLONG;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	if ((rc = ring_store_open(NULL, &st)) < 0 ||
+	    (rc = ring_xenbus_open(st, &xb)) < 0 ||
+	    (rc = ring_xb_back_open(xb, PVC_DEVICE_TYPE, link, &back_ops, &d,
+				    &be)) < 0) {
+		ring_log(RING_LOG_ERR, "msg=\"backend setup failed\" err=%d", rc);
+		goto out;
+	}
+	ring_log(RING_LOG_INFO, "msg=serving mode=socket link=%s allow=%u",
+		 link, d.nallow);
+	notify(o->notify_fd, "READY=1\n");
+	while (!stop) {
+		unsigned n = 0, need = 0, nxb;
+		int t;
+
+		for (struct tfront *f = d.fronts; f; f = f->next) {
+			need += 1;
+			for (struct tsock *s = f->socks; s; s = s->next)
+				need += 2;
+		}
+		rc = ring_xenbus_pollfds(xb, NULL, 0);
+		need += (unsigned)(rc > 0 ? rc : 0) + 8;
+		if (need > cap) {
+			struct pollfd *nf = realloc(fds, need * sizeof(*fds));
+			struct pslot *ns;
+
+			if (nf == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			fds = nf;
+			if ((ns = realloc(slots, need * sizeof(*slots))) == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			slots = ns;
+			cap = need;
+		}
+		rc = ring_xenbus_pollfds(xb, fds, cap);
+		nxb = rc > 0 ? (unsigned)rc : 0;
+		if (nxb > cap)
+			nxb = cap;
+		for (unsigned i = 0; i < nxb; i++)
+			slots[i].revents = NULL;
+		n = nxb;
+		t = ring_xenbus_timeout_ms(xb);
+		for (struct tfront *f = d.fronts; f; f = f->next) {
+			if (f->evrevents)
+				t = 0;	/* work carried over */
+			fds[n] = (struct pollfd){ .fd = ring_evtchn_fd(f->ev),
+						  .events = POLLIN };
+			slots[n++].revents = &f->evrevents;
+			for (struct tsock *s = f->socks; s; s = s->next) {
+				short ev = 0;
+
+				if (s->again)
+					t = 0;
+
+				if (s->kind == T_PASSIVE)
+					ev = s->pend ? POLLIN : 0;
+				else if (s->connecting)
+					ev = POLLOUT;
+				else if (!s->broken)
+					ev = (short)((s->in_room ? POLLIN : 0) |
+						     (s->want_out ? POLLOUT : 0));
+				if (ev && s->fd >= 0) {
+					fds[n] = (struct pollfd){ .fd = s->fd,
+								  .events = ev };
+					slots[n++].revents = &s->revents;
+				}
+				if (s->ev != NULL) {
+					fds[n] = (struct pollfd){
+						.fd = ring_evtchn_fd(s->ev),
+						.events = POLLIN };
+					slots[n++].revents = &s->evrevents;
+				}
+			}
+		}
+		if (t < 0 || t > 1000)
+			t = 1000;
+		rc = poll(fds, n, t);
+		if (rc < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		for (unsigned i = nxb; rc > 0 && i < n; i++)
+			if (fds[i].revents)
+				*slots[i].revents = (short)(*slots[i].revents |
+							    fds[i].revents);
+		/* Handshake first: it may connect or free frontends (the
+		 * revents live inside them, so nothing dangles). */
+		if ((rc = ring_xenbus_dispatch(xb)) < 0) {
+			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
+			goto out;
+		}
+		for (struct tfront *f = d.fronts, *nx; f != NULL; f = nx) {
+			nx = f->next;
+			serve_front(f);
+			if (f->failed)
+				ring_xb_back_dev_fail(f->dev, f->why);
+		}
+	}
+	rc = 0;
+	notify(o->notify_fd, "STOPPING=1\n");
+out:
+	ring_xb_back_close(be);
+	ring_xenbus_close(xb);
+	ring_store_close(st);
+	free(fds);
+	free(slots);
+	return rc;
+}

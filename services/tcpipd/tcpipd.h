@@ -1,0 +1,98 @@
+/*
+ * services/tcpipd/tcpipd.h - tcpipd in socket mode: the PV Calls backend
+ * (include/morgana/proto/pvcalls_proto.h, docs/pvcalls.md) that maps each
+ * frontend socket onto a host kernel socket, as Linux's pvcalls-back does.
+ *
+ * tcp_proto.c holds the pure parts (no I/O, fuzzed): command decoding and
+ * validation, the bind allow list, and the iovecs over a data ring.
+ * tcpipd.c holds the serving loop.
+ */
+#ifndef SERVICES_TCPIPD_TCPIPD_H
+#define SERVICES_TCPIPD_TCPIPD_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "morgana/proto/pvcalls_proto.h"
+
+/* One allowed bind address: addr and port in host byte order.
+ * any_port: every port of addr. */
+struct tcp_allow {
+	uint32_t addr;
+	uint16_t port;
+	bool any_port;
+};
+
+#define TCP_ALLOW_MAX 64
+
+/*
+ * Parse "A.B.C.D:PORT,..." (PORT may be `*`) into out[0..max).
+ * Returns the number of entries (>= 1), -EINVAL for a malformed list,
+ * -E2BIG for more than max entries.  Never blocks.
+ */
+int tcp_allow_parse(const char *s, struct tcp_allow *out, unsigned max);
+
+/* True if binding addr:port (host order) is allowed by list[0..n). */
+bool tcp_allow_check(const struct tcp_allow *list, unsigned n, uint32_t addr,
+		     uint16_t port);
+
+/* A validated command, decoded from the backend's private copy. */
+struct tcp_cmd {
+	uint32_t req_id;
+	uint32_t cmd;
+	uint64_t id;
+	uint64_t id_new;		/* accept */
+	struct sockaddr_in sa;		/* connect, bind: zeroed, then filled */
+	int backlog;			/* listen: clamped to [0, SOMAXCONN] */
+	uint32_t ref, evtchn;		/* connect, accept: the data ring */
+	uint32_t how;			/* x_shutdown */
+};
+
+/*
+ * Decode and validate q (the caller's private copy of a request) into
+ * *out.  req_id, cmd and id are always filled so that an error can be
+ * answered.  Returns 0, or the negative Linux errno to answer with:
+ * -PVC_ENOTSUPP (unknown cmd), -EAFNOSUPPORT (socket triple other than
+ * AF_INET/SOCK_STREAM/0 or IPPROTO_TCP), -EINVAL (address length outside
+ * 16..28, family not AF_INET, x_shutdown how != SHUT_WR).  Never blocks.
+ */
+int tcp_cmd_decode(const struct pvc_req *q, struct tcp_cmd *out);
+
+/*
+ * iovecs over len bytes of a data ring half starting at free-running index
+ * idx.  The data pages are pages[0..npages) (each RING_PAGE_SIZE, not
+ * necessarily contiguous); the half starts at byte `base` of their
+ * concatenation and is `size` bytes (a power of two; base + size <=
+ * npages * RING_PAGE_SIZE).  len <= size.  Fills at most max entries and
+ * returns how many it filled (the bytes they cover may be fewer than len
+ * if max ran out), or -EINVAL for inconsistent arguments.
+ */
+int tcp_ring_iov(uint8_t *const *pages, uint32_t npages, uint32_t base,
+		 uint32_t size, uint32_t idx, uint32_t len, struct iovec *iov,
+		 unsigned max);
+
+/* ---- the daemon ------------------------------------------------------- */
+
+struct tcpd_opts {
+	size_t sz;			/* sizeof(struct tcpd_opts) */
+	const char *service;		/* log name, link socket name */
+	const char *rundir;		/* link socket directory */
+	int notify_fd;			/* -1: none */
+	const struct tcp_allow *allow;	/* bind allow list (copied) */
+	unsigned nallow;
+	unsigned max_socks;		/* per frontend; 0: 128 */
+	unsigned max_pages;		/* mapped data pages per frontend; 0: 2048 */
+};
+
+/*
+ * Serve every `pvcalls` device whose backend is this domain until SIGTERM
+ * or SIGINT, over the store at XENSTORED_PATH.  Blocks (it is the daemon's
+ * main loop).  Writes READY=1 to notify_fd once the backend is open.
+ * Returns 0 after a clean stop, or -errno if setup failed or the store
+ * went away.
+ */
+int tcpd_serve(const struct tcpd_opts *o);
+
+#endif /* SERVICES_TCPIPD_TCPIPD_H */
