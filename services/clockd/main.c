@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "morgana/log.h"
+#include "morgana/wiring.h"
 #include "services/clockd/clockd.h"
 
 static void
@@ -65,7 +66,6 @@ main(int argc, char **argv)
 		.sz = sizeof(o), .notify_fd = -1,
 		.after_setup = drop_privileges,
 	};
-	const char *nfd;
 	char *end;
 	int c;
 
@@ -94,27 +94,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	o.service = getenv("MORGANA_SERVICE");
-	o.rundir = getenv("MORGANA_RUNDIR");
-	if (o.service == NULL || o.service[0] == '\0')
-		o.service = "clockd";
-	ring_log_set_name(o.service);
-	if (o.rundir == NULL || o.rundir[0] == '\0') {
-		ring_log(RING_LOG_ERR, "msg=\"MORGANA_RUNDIR is not set\"");
-		return 2;
-	}
-	if (strchr(o.service, '/') != NULL) {
-		ring_log(RING_LOG_ERR, "msg=\"bad MORGANA_SERVICE\"");
-		return 2;
-	}
-	if ((nfd = getenv("NOTIFY_FD")) != NULL && nfd[0] != '\0') {
-		long v = strtol(nfd, &end, 10);
+	{
+		struct ring_wiring w;
 
-		if (*end != '\0' || v < 0 || v > 65535) {
-			ring_log(RING_LOG_ERR, "msg=\"bad NOTIFY_FD\"");
+		if (ring_wiring_from_env("clockd", &w) < 0)
 			return 2;
-		}
-		o.notify_fd = (int)v;
+		o.service = w.service;
+		o.rundir = w.rundir;
+		o.notify_fd = w.notify_fd;
 	}
 	return clockd_serve(&o);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "morgana/log.h"
+#include "morgana/wiring.h"
 #include "services/tcpipd/tcpipd.h"
 
 static void
@@ -46,7 +47,7 @@ main(int argc, char **argv)
 	static struct tcp_allow allow[TCP_ALLOW_MAX];
 	struct tcpd_opts o = { .sz = sizeof(o), .notify_fd = -1,
 			       .allow = allow };
-	const char *net = NULL, *nfd;
+	const char *net = NULL;
 	char *end;
 	int c, rc;
 
@@ -90,27 +91,14 @@ main(int argc, char **argv)
 			net);
 		return 2;
 	}
-	o.service = getenv("MORGANA_SERVICE");
-	o.rundir = getenv("MORGANA_RUNDIR");
-	if (o.service == NULL || o.service[0] == '\0')
-		o.service = "tcpipd";
-	ring_log_set_name(o.service);
-	if (o.rundir == NULL || o.rundir[0] == '\0') {
-		ring_log(RING_LOG_ERR, "msg=\"MORGANA_RUNDIR is not set\"");
-		return 2;
-	}
-	if (strchr(o.service, '/') != NULL) {
-		ring_log(RING_LOG_ERR, "msg=\"bad MORGANA_SERVICE\"");
-		return 2;
-	}
-	if ((nfd = getenv("NOTIFY_FD")) != NULL && nfd[0] != '\0') {
-		long v = strtol(nfd, &end, 10);
+	{
+		struct ring_wiring w;
 
-		if (*end != '\0' || v < 0 || v > 65535) {
-			ring_log(RING_LOG_ERR, "msg=\"bad NOTIFY_FD\"");
+		if (ring_wiring_from_env("tcpipd", &w) < 0)
 			return 2;
-		}
-		o.notify_fd = (int)v;
+		o.service = w.service;
+		o.rundir = w.rundir;
+		o.notify_fd = w.notify_fd;
 	}
 	rc = tcpd_serve(&o);
 	return rc == 0 ? 0 : 1;
