@@ -7,7 +7,8 @@
  * starts netd as domain 1 (env contract: XENSTORED_PATH, MORGANA_RUNDIR,
  * MORGANA_SERVICE, NOTIFY_FD; waits for READY=1), then the frontends as
  * domains 2, 3, ...  Scenarios:
- *   --scenario ping    netd --backend tap --tap T; one responder (domid 2)
+ *   --scenario ping    netd --backend tap --tap T (or --backend xdp
+ *                      --ifname I with --xdp I); one responder (domid 2)
  *                      answers ARP and ICMP echo for --ip, reassembling
  *                      fragmented requests and fragmenting replies; runs
  *                      until SIGTERM; touches --ready-file once connected.
@@ -952,6 +953,8 @@ usage(FILE *out)
 "A TEST netif frontend and mini toolstack for netd (see the file header).\n"
 "  --netd PATH        the netd binary\n"
 "  --tap NAME         (ping) tap for netd --backend tap\n"
+"  --xdp IFNAME       (ping, sink) netd --backend xdp --ifname IFNAME\n"
+"  --netd-arg ARG     one more argument for netd (repeatable, 8 at most)\n"
 "  --ip A.B.C.D       (ping) the responder's address\n"
 "  --ready-file F     (ping) created once the responder is connected\n"
 "  --fronts K         (stream) frontends, 2..16 (default 3)\n"
@@ -970,6 +973,8 @@ main(int argc, char **argv)
 		{ "netd", required_argument, NULL, 'n' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "tap", required_argument, NULL, 't' },
+		{ "xdp", required_argument, NULL, 'X' },
+		{ "netd-arg", required_argument, NULL, 'A' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "fronts", required_argument, NULL, 'k' },
@@ -983,6 +988,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *netd = NULL, *scen = NULL, *tap = NULL, *ip = "10.77.0.2";
+	const char *xdpif = NULL, *nextra[8];
+	unsigned nnextra = 0;
 	const char *ready = NULL, *hostile = NULL, *role = NULL, *mode = NULL;
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
@@ -998,6 +1005,14 @@ main(int argc, char **argv)
 		case 'n': netd = optarg; break;
 		case 'S': scen = optarg; break;
 		case 't': tap = optarg; break;
+		case 'X': xdpif = optarg; break;
+		case 'A':
+			if (nnextra == 8) {
+				usage(stderr);
+				return 2;
+			}
+			nextra[nnextra++] = optarg;
+			break;
 		case 'i': ip = optarg; break;
 		case 'r': ready = optarg; break;
 		case 'k': nfronts = (unsigned)atoi(optarg); break;
@@ -1028,7 +1043,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0) &&
-	    tap == NULL) {
+	    tap == NULL && xdpif == NULL) {
 		usage(stderr);
 		return 2;
 	}
@@ -1073,13 +1088,23 @@ main(int argc, char **argv)
 		goto out;
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
 	{
-		char *nargv[] = { (char *)netd, "--backend",
-				  tap ? "tap" : "vswitch",
-				  tap ? "--tap" : NULL, (char *)tap, NULL };
+		char *nargv[16] = { (char *)netd, "--backend",
+				    tap ? "tap" : xdpif ? "xdp" : "vswitch" };
+		unsigned na = 3;
 		char buf[64] = "";
 		size_t got = 0;
 		double t0 = now_s();
 
+		if (tap != NULL) {
+			nargv[na++] = "--tap";
+			nargv[na++] = (char *)tap;
+		} else if (xdpif != NULL) {
+			nargv[na++] = "--ifname";
+			nargv[na++] = (char *)xdpif;
+		}
+		for (unsigned i = 0; i < nnextra; i++)
+			nargv[na++] = (char *)nextra[i];
+		nargv[na] = NULL;
 		npid = spawn(nargv, DOM_NETD, pfd[1]);
 		close(pfd[1]);
 		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
