@@ -21,6 +21,10 @@
  *                      good ones finish and the hostile one saw the
  *                      outcome netback would give (fatal: disconnected;
  *                      drop: ERROR response; ok: OKAY).
+ *   --scenario sink    as ping, but the frontend only counts the frames
+ *                      of EtherType 0x88b5 it receives; on SIGTERM it
+ *                      prints "rate: sink R frames/s received" (R from
+ *                      its first to its last such frame).
  * Exit status 0 iff the scenario succeeded.
  */
 #include <errno.h>
@@ -624,6 +628,19 @@ blast_fill(struct nfront *f)
 	kick(f);
 }
 
+/* Sink: count test frames; s_t0/s_t1 are the first and the last. */
+static int
+sink_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	(void)f;
+	if (len < NET_ETH_HLEN || get16(fr + 12) != ETHERTYPE_TEST)
+		return 0;
+	s_t1 = now_s();
+	if (s_recv++ == 0)
+		s_t0 = s_t1;
+	return 0;
+}
+
 /* ================= hostile ================= */
 
 enum outcome { OUT_FATAL, OUT_DROP, OUT_OK };
@@ -751,6 +768,8 @@ run_front(const char *mode, const char *ready_file)
 		f.on_frame = responder_frame;
 	} else if (strcmp(mode, "blast") == 0) {
 		f.on_frame = blast_frame;
+	} else if (strcmp(mode, "sink") == 0) {
+		f.on_frame = sink_frame;
 	} else if (strcmp(mode, "stream") == 0) {
 		f.on_frame = stream_frame;
 		front_mac(s_idx ^ 1, s_peer_mac);
@@ -769,7 +788,7 @@ run_front(const char *mode, const char *ready_file)
 				return 1;
 			}
 		}
-		if (f.on_frame == responder_frame) {
+		if (f.on_frame == responder_frame || f.on_frame == sink_frame) {
 			if (f.up && !ready_written && ready_file) {
 				int fd = open(ready_file, O_WRONLY | O_CREAT, 0644);
 
@@ -842,6 +861,10 @@ run_front(const char *mode, const char *ready_file)
 	if (f.on_frame == stream_frame && s_idx < 2 && s_t1 > s_t0)
 		printf("rate: front %u %.0f frames/s received\n", s_idx,
 		       (double)s_recv / (s_t1 - s_t0));
+	if (f.on_frame == sink_frame)
+		printf("rate: sink %.0f frames/s received (%" PRIu64 " frames)\n",
+		       s_recv > 1 && s_t1 > s_t0 ? (double)(s_recv - 1) / (s_t1 - s_t0) : 0.0,
+		       s_recv);
 	if (f.on_frame == blast_frame && s_t1 > s_t0)
 		printf("rate: blast %.0f frames/s sent\n",
 		       (double)s_sent / (s_t1 - s_t0));
@@ -949,7 +972,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: net_responder --netd PATH --scenario ping|stream|hostile [options]\n"
+"usage: net_responder --netd PATH --scenario ping|stream|hostile|blast|sink [options]\n"
 "A TEST netif frontend and mini toolstack for netd (see the file header).\n"
 "  --netd PATH        the netd binary\n"
 "  --tap NAME         (ping) tap for netd --backend tap\n"
@@ -1042,7 +1065,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0) &&
+	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+	     strcmp(scen, "sink") == 0) &&
 	    tap == NULL && xdpif == NULL) {
 		usage(stderr);
 		return 2;
@@ -1074,7 +1098,8 @@ main(int argc, char **argv)
 	setenv("XENSTORED_PATH", sock, 1);
 	setenv("MORGANA_RUNDIR", rundir, 1);
 	setenv("MORGANA_SERVICE", "netd", 1);
-	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ? 1 :
+	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+		strcmp(scen, "sink") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
 		struct devs d = { nproc };
@@ -1132,6 +1157,7 @@ main(int argc, char **argv)
 	for (unsigned k = 0; k < nproc; k++) {
 		const char *m = strcmp(scen, "ping") == 0 ? "respond" :
 				strcmp(scen, "blast") == 0 ? "blast" :
+				strcmp(scen, "sink") == 0 ? "sink" :
 				k < nfronts ? "stream" : hostile;
 		char *fargv[] = { self, "--role", "front", "--mode", (char *)m,
 				  "--index", sidx, "--frames", sfr, "--fronts", snf,
@@ -1172,7 +1198,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (!ok || left > 0)
-			rc = strcmp(scen, "ping") == 0 && ok && stop ? 0 : 1;
+			rc = (strcmp(scen, "ping") == 0 ||
+			      strcmp(scen, "sink") == 0) && ok && stop ? 0 : 1;
 	}
 stop:
 	for (unsigned k = 0; k < nproc; k++)
