@@ -313,8 +313,12 @@ netd_xdp_open(const struct netd_xdp_opts *o, struct netd_xdp **out)
 	const char *why = "bad options";
 
 	if (o == NULL || o->sz < sizeof(*o) || o->ifname == NULL ||
-	    strlen(o->ifname) >= IFNAMSIZ || o->queue >= XDP_XSKMAP_MAX)
+	    strlen(o->ifname) >= IFNAMSIZ || o->queue >= XDP_XSKMAP_MAX) {
+		ring_log(RING_LOG_ERR,
+			 "msg=\"xdp backend failed\" why=\"bad options (ifname, queue < %d)\" err=%d",
+			 XDP_XSKMAP_MAX, -EINVAL);
 		return -EINVAL;
+	}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -ENOMEM;
 	x->fd = x->link_fd = x->prog_fd = x->map_fd = -1;

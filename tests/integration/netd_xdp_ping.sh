@@ -8,7 +8,8 @@
 # tshark (if installed) must decode every frame on nxb0.  Then again with
 # --xdp-mode generic.  After each run the interface must carry no XDP
 # program (detached on exit), and also after netd is SIGKILLed (the program
-# hangs on a bpf_link that dies with the process).
+# hangs on a bpf_link that dies with the process).  In between, a frontend
+# sends frames through netd's AF_XDP tx path and nxb0 must count them all.
 # Exit 77 only if the kernel refuses XDP or AF_XDP (netd says so).
 set -u
 . "$(dirname "$0")/_lib.sh"
@@ -134,7 +135,23 @@ else
 fi
 no_prog zerocopy
 
-# 4. netd SIGKILLed: the bpf_link goes with it, the veth is clean.
+# 4. transmit under load: a frontend blasts frames through netd onto nxa0;
+# every one must reach nxb0 (netd's tx path applies backpressure, no drop).
+nblast=$(scale 200000 20000)
+rxp() { ip netns exec "$nsb" cat /sys/class/net/nxb0/statistics/rx_packets; }
+b0=$(rxp)
+ip netns exec "$nsa" "$BUILD/tests/lib/net_responder" --netd "$BUILD/bin/netd" \
+	--scenario blast --xdp nxa0 --frames "$nblast" --size 64 \
+	>"$tmp/blast.out" 2>"$tmp/blast.log" ||
+	{ cat "$tmp/blast.log" >&2; fail "blast: harness failed"; }
+sleep 0.3
+b1=$(rxp)
+echo "blast: $(cat "$tmp/blast.out"); nxb0 got $((b1 - b0)) frames"
+[ $((b1 - b0)) -ge "$nblast" ] || fail "blast: only $((b1 - b0)) of $nblast frames reached nxb0"
+grep -q "tx_frames=$nblast tx_dropped=0" "$tmp/blast.log" || { cat "$tmp/blast.log"; fail "blast: netd counters"; }
+no_prog blast
+
+# 5. netd SIGKILLed: the bpf_link goes with it, the veth is clean.
 start_netd killed
 npid=$(pgrep -P "$hpid" -x netd) || fail "killed: no netd child"
 kill -KILL "$npid"
