@@ -95,7 +95,12 @@ start_netd auto
 if command -v tshark >/dev/null; then
 	ip netns exec "$nsb" tshark -q -i nxb0 -w "$tmp/cap.pcap" 2>"$tmp/tshark.log" &
 	tpid=$!
-	sleep 1
+	# tshark is slow to start: wait until it says it captures.
+	for _ in $(seq 100); do
+		grep -q 'Capturing on' "$tmp/tshark.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.2
 else
 	echo "tshark not installed: skipping the capture check"
 fi
