@@ -329,6 +329,10 @@ netd_xdp_open(const struct netd_xdp_opts *o, struct netd_xdp **out)
 	if (!pow2(x->nframes) || x->nframes < 64 || x->nframes > 65536 ||
 	    (x->fsz != 2048 && x->fsz != 4096))
 		goto fail;
+	if (o->xsk_mode == NETD_XSK_ZEROCOPY && o->xdp_mode == NETD_XDP_GENERIC) {
+		why = "zero-copy needs native XDP";
+		goto fail;
+	}
 	x->half = x->nframes / 2;
 	if ((x->ifindex = (int)if_nametoindex(x->ifname)) == 0) {
 		rc = -errno;
