@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -148,7 +149,7 @@ xsk_teardown(struct netd_xdp *x)
  * so the caller can retry with other flags.
  */
 static int
-xsk_setup(struct netd_xdp *x, uint16_t bind_flags)
+xsk_setup(struct netd_xdp *x, uint16_t bind_flags, const char **why)
 {
 	struct xdp_umem_reg mr = {
 		.addr = (uint64_t)(uintptr_t)x->umem,
@@ -160,10 +161,16 @@ xsk_setup(struct netd_xdp *x, uint16_t bind_flags)
 	socklen_t ol = sizeof(off);
 	int n = (int)x->half, rc;
 
+	*why = "the kernel refused the AF_XDP socket";
 	if ((x->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
-	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0 ||
-	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
+	*why = "cannot register the UMEM (RLIMIT_MEMLOCK?)";
+	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*why = "cannot set up the AF_XDP rings";
+	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n,
 		       sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_RX_RING, &n, sizeof(n)) < 0 ||
@@ -195,6 +202,7 @@ xsk_setup(struct netd_xdp *x, uint16_t bind_flags)
 	sa.sxdp_flags = bind_flags;
 	sa.sxdp_ifindex = (uint32_t)x->ifindex;
 	sa.sxdp_queue_id = x->queue;
+	*why = "cannot bind the AF_XDP socket";
 	if (bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
 		goto fail;
@@ -297,6 +305,26 @@ if_mtu(const char *name)
 	return rc;
 }
 
+/*
+ * Without CAP_IPC_LOCK the UMEM counts against RLIMIT_MEMLOCK (so do BPF
+ * maps on kernels before 5.11): raise it if we may.  Failure is not
+ * fatal; UMEM registration then says so.
+ */
+static void
+memlock_raise(size_t need)
+{
+	struct rlimit rl;
+
+	need += 1u << 20;	/* rings and maps */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = need;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		rl.rlim_max = need;
+	(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
 static bool
 pow2(uint32_t v)
 {
@@ -353,6 +381,7 @@ netd_xdp_open(const struct netd_xdp_opts *o, struct netd_xdp **out)
 		why = "out of memory";
 		goto fail;
 	}
+	memlock_raise(x->umem_len);
 	if ((rc = prog_load(x)) < 0) {
 		why = "the kernel refused the XDP program";
 		goto fail;
@@ -380,16 +409,13 @@ netd_xdp_open(const struct netd_xdp_opts *o, struct netd_xdp **out)
 			if ((zc && (!native || o->xsk_mode == NETD_XSK_COPY)) ||
 			    (!zc && o->xsk_mode == NETD_XSK_ZEROCOPY))
 				continue;
-			rc = xsk_setup(x, f | XDP_USE_NEED_WAKEUP);
+			rc = xsk_setup(x, f | XDP_USE_NEED_WAKEUP, &why);
 			if (rc == -EINVAL)	/* kernels before need_wakeup */
-				rc = xsk_setup(x, f);
+				rc = xsk_setup(x, f, &why);
 			if (rc == 0) {
 				x->zerocopy = zc;
 				break;
 			}
-			why = rc == -EAFNOSUPPORT || rc == -EPERM ?
-				"the kernel refused the AF_XDP socket" :
-				"cannot bind the AF_XDP socket";
 		}
 		if (x->fd >= 0) {
 			x->native = native;
