@@ -45,7 +45,7 @@ FUZZ_BINS :=
 DEPS_PKGS := build-essential gcc clang llvm libclang-rt-14-dev pkg-config make \
 	     liburing-dev libbpf-dev libsodium-dev libsqlite3-dev libcmocka-dev \
 	     libyaml-dev libxen-dev xenstore-utils iproute2 procps curl \
-	     iputils-ping tshark sqlite3
+	     iputils-ping tshark sqlite3 linux-libc-dev
 
 .PHONY: all test bench fuzz deps up clean
 # Keep objects that pattern rules chain through (tests, benches).

@@ -1,7 +1,8 @@
 /*
  * netd: the NET backend daemon.  Serves every `vif` device whose backend
  * is this domain, joins the vifs in a learning switch, and with
- * --backend tap bridges them to a kernel tap.  See docs/netd.md.
+ * --backend tap bridges them to a kernel tap, with --backend xdp to an
+ * existing interface through AF_XDP.  See docs/netd.md.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +36,8 @@ static struct nvif *vifs;
 static struct netd_sw *sw;
 static struct netd_tap *tap;
 static int tap_port = -1;
+static struct netd_xdp *xdp;
+static int xdp_port = -1;
 static struct ring_xenbus *xb;
 static struct ring_store *g_st;
 static volatile sig_atomic_t stop;
@@ -343,6 +346,11 @@ run_once(void)
 		if (rc > 0)
 			work += rc;
 	}
+	if (xdp != NULL) {
+		rc = netd_xdp_run(xdp, sw, xdp_port, netd_now_ns());
+		if (rc > 0)
+			work += rc;
+	}
 	for (struct nvif *n = vifs, *nx; n != NULL; n = nx) {
 		nx = n->next;
 		if (n->closing)
@@ -360,6 +368,8 @@ run_once(void)
 	}
 	if (tap != NULL)
 		netd_tap_flush(tap);
+	if (xdp != NULL)
+		netd_xdp_flush(xdp);
 	return work;
 }
 
@@ -376,12 +386,20 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: netd --backend tap|vswitch [options]\n"
+"usage: netd --backend tap|vswitch|xdp [options]\n"
 "The NET backend: serves every `vif` device whose backend is this domain\n"
 "(Xen netif rings), joined by a learning switch.\n"
 "  --backend tap       bridge the vifs to a kernel tap (--tap required)\n"
 "  --backend vswitch   switch between vifs only (--tap adds an uplink)\n"
+"  --backend xdp       bridge the vifs to an existing interface through an\n"
+"                      AF_XDP socket (--ifname required)\n"
 "  --tap NAME          tap device to attach to, created if missing, set up\n"
+"  --ifname NAME       (xdp) the interface\n"
+"  --queue N           (xdp) its queue (default 0)\n"
+"  --umem-frames N     (xdp) UMEM chunks, power of two (default 4096)\n"
+"  --frame-size N      (xdp) chunk size, 2048 or 4096 (default 2048)\n"
+"  --xdp-mode M        (xdp) auto|native|generic (default auto)\n"
+"  --xsk-mode M        (xdp) auto|zerocopy|copy (default auto)\n"
 "  --link PATH         link socket (default $MORGANA_RUNDIR/$MORGANA_SERVICE.sock)\n"
 "  --mac-age S         seconds a learnt MAC is kept (default 300)\n"
 "  --spin N            spin budget before sleeping (default 2000)\n");
@@ -396,10 +414,18 @@ main(int argc, char **argv)
 		{ "link", required_argument, NULL, 'l' },
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "spin", required_argument, NULL, 's' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "umem-frames", required_argument, NULL, 'u' },
+		{ "frame-size", required_argument, NULL, 'f' },
+		{ "xdp-mode", required_argument, NULL, 'x' },
+		{ "xsk-mode", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *backend = NULL, *tapname = NULL, *link = NULL;
+	const char *xmode = "auto", *zmode = "auto";
+	struct netd_xdp_opts xo = { .sz = sizeof(xo) };
 	const char *svc = getenv("MORGANA_SERVICE");
 	unsigned age = 300, spin = RING_SPIN_DEFAULT, iter = 0;
 	char lbuf[PATH_MAX];
@@ -413,6 +439,12 @@ main(int argc, char **argv)
 		case 'l': link = optarg; break;
 		case 'a': age = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': spin = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'i': xo.ifname = optarg; break;
+		case 'q': xo.queue = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'u': xo.umem_frames = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'f': xo.frame_size = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'x': xmode = optarg; break;
+		case 'z': zmode = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -425,7 +457,23 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(backend, "xdp") == 0) {
-		ring_log(RING_LOG_ERR, "msg=\"the xdp backend is not implemented\"");
+		if (xo.ifname == NULL || tapname != NULL) {
+			fprintf(stderr, "netd: --backend xdp needs --ifname NAME (and no --tap)\n");
+			return 2;
+		}
+		xo.xdp_mode = strcmp(xmode, "native") == 0 ? NETD_XDP_NATIVE :
+			      strcmp(xmode, "generic") == 0 ? NETD_XDP_GENERIC :
+			      NETD_XDP_AUTO;
+		xo.xsk_mode = strcmp(zmode, "zerocopy") == 0 ? NETD_XSK_ZEROCOPY :
+			      strcmp(zmode, "copy") == 0 ? NETD_XSK_COPY :
+			      NETD_XSK_AUTO;
+		if ((xo.xdp_mode == NETD_XDP_AUTO && strcmp(xmode, "auto") != 0) ||
+		    (xo.xsk_mode == NETD_XSK_AUTO && strcmp(zmode, "auto") != 0)) {
+			usage(stderr);
+			return 2;
+		}
+	} else if (xo.ifname != NULL) {
+		fprintf(stderr, "netd: --ifname is for --backend xdp\n");
 		return 2;
 	}
 	if (strcmp(backend, "tap") == 0 && tapname == NULL) {
@@ -455,6 +503,12 @@ main(int argc, char **argv)
 		}
 		tap_port = netd_sw_add_port(sw, &netd_tap_port_ops, tap);
 	}
+	if (xo.ifname != NULL) {
+		/* netd_xdp_open logs the mode it got, or why it failed. */
+		if ((rc = netd_xdp_open(&xo, &xdp)) < 0)
+			return 1;
+		xdp_port = netd_sw_add_port(sw, &netd_xdp_port_ops, xdp);
+	}
 	if ((rc = ring_store_open(NULL, &g_st)) < 0 ||
 	    (rc = ring_xenbus_open(g_st, &xb)) < 0 ||
 	    (rc = ring_xb_back_open(xb, "vif", link, &back_ops, NULL, &be)) < 0) {
@@ -462,8 +516,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ring_xenbus_dispatch(xb);
-	ring_log(RING_LOG_INFO, "msg=ready backend=%s link=%s tap=%s", backend,
-		 link, tapname ? tapname : "-");
+	ring_log(RING_LOG_INFO, "msg=ready backend=%s link=%s tap=%s ifname=%s",
+		 backend, link, tapname ? tapname : "-",
+		 xo.ifname ? xo.ifname : "-");
 	notify_line("READY=1\n");
 	while (!stop) {
 		struct pollfd fds[128];
@@ -475,7 +530,8 @@ main(int argc, char **argv)
 			continue;
 		for (unsigned i = 0; work == 0 && i < spin; i++) {
 			if (pending() ||
-			    (tap != NULL && netd_tap_ready(tap)))
+			    (tap != NULL && netd_tap_ready(tap)) ||
+			    (xdp != NULL && netd_xdp_ready(xdp)))
 				work = 1;
 			ring_cpu_relax();
 		}
@@ -495,6 +551,9 @@ main(int argc, char **argv)
 		}
 		if (tap != NULL)
 			fds[nfd + nx++] = (struct pollfd){ .fd = netd_tap_fd(tap),
+							   .events = POLLIN };
+		if (xdp != NULL)
+			fds[nfd + nx++] = (struct pollfd){ .fd = netd_xdp_fd(xdp),
 							   .events = POLLIN };
 		{
 			int t = ring_xenbus_timeout_ms(xb), to;
@@ -516,6 +575,7 @@ main(int argc, char **argv)
 	ring_xenbus_close(xb);
 	ring_store_close(g_st);
 	netd_tap_close(tap);
+	netd_xdp_close(xdp);
 	netd_sw_close(sw);
 	return 0;
 }

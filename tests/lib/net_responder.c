@@ -7,7 +7,8 @@
  * starts netd as domain 1 (env contract: XENSTORED_PATH, MORGANA_RUNDIR,
  * MORGANA_SERVICE, NOTIFY_FD; waits for READY=1), then the frontends as
  * domains 2, 3, ...  Scenarios:
- *   --scenario ping    netd --backend tap --tap T; one responder (domid 2)
+ *   --scenario ping    netd --backend tap --tap T (or --backend xdp
+ *                      --ifname I with --xdp I); one responder (domid 2)
  *                      answers ARP and ICMP echo for --ip, reassembling
  *                      fragmented requests and fragmenting replies; runs
  *                      until SIGTERM; touches --ready-file once connected.
@@ -20,6 +21,10 @@
  *                      good ones finish and the hostile one saw the
  *                      outcome netback would give (fatal: disconnected;
  *                      drop: ERROR response; ok: OKAY).
+ *   --scenario sink    as ping, but the frontend only counts the frames
+ *                      of EtherType 0x88b5 it receives; on SIGTERM it
+ *                      prints "rate: sink R frames/s received" (R from
+ *                      its first to its last such frame).
  * Exit status 0 iff the scenario succeeded.
  */
 #include <errno.h>
@@ -623,6 +628,19 @@ blast_fill(struct nfront *f)
 	kick(f);
 }
 
+/* Sink: count test frames; s_t0/s_t1 are the first and the last. */
+static int
+sink_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	(void)f;
+	if (len < NET_ETH_HLEN || get16(fr + 12) != ETHERTYPE_TEST)
+		return 0;
+	s_t1 = now_s();
+	if (s_recv++ == 0)
+		s_t0 = s_t1;
+	return 0;
+}
+
 /* ================= hostile ================= */
 
 enum outcome { OUT_FATAL, OUT_DROP, OUT_OK };
@@ -750,6 +768,8 @@ run_front(const char *mode, const char *ready_file)
 		f.on_frame = responder_frame;
 	} else if (strcmp(mode, "blast") == 0) {
 		f.on_frame = blast_frame;
+	} else if (strcmp(mode, "sink") == 0) {
+		f.on_frame = sink_frame;
 	} else if (strcmp(mode, "stream") == 0) {
 		f.on_frame = stream_frame;
 		front_mac(s_idx ^ 1, s_peer_mac);
@@ -768,7 +788,7 @@ run_front(const char *mode, const char *ready_file)
 				return 1;
 			}
 		}
-		if (f.on_frame == responder_frame) {
+		if (f.on_frame == responder_frame || f.on_frame == sink_frame) {
 			if (f.up && !ready_written && ready_file) {
 				int fd = open(ready_file, O_WRONLY | O_CREAT, 0644);
 
@@ -841,6 +861,10 @@ run_front(const char *mode, const char *ready_file)
 	if (f.on_frame == stream_frame && s_idx < 2 && s_t1 > s_t0)
 		printf("rate: front %u %.0f frames/s received\n", s_idx,
 		       (double)s_recv / (s_t1 - s_t0));
+	if (f.on_frame == sink_frame)
+		printf("rate: sink %.0f frames/s received (%" PRIu64 " frames)\n",
+		       s_recv > 1 && s_t1 > s_t0 ? (double)(s_recv - 1) / (s_t1 - s_t0) : 0.0,
+		       s_recv);
 	if (f.on_frame == blast_frame && s_t1 > s_t0)
 		printf("rate: blast %.0f frames/s sent\n",
 		       (double)s_sent / (s_t1 - s_t0));
@@ -948,10 +972,12 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: net_responder --netd PATH --scenario ping|stream|hostile [options]\n"
+"usage: net_responder --netd PATH --scenario ping|stream|hostile|blast|sink [options]\n"
 "A TEST netif frontend and mini toolstack for netd (see the file header).\n"
 "  --netd PATH        the netd binary\n"
 "  --tap NAME         (ping) tap for netd --backend tap\n"
+"  --xdp IFNAME       (ping, sink) netd --backend xdp --ifname IFNAME\n"
+"  --netd-arg ARG     one more argument for netd (repeatable, 8 at most)\n"
 "  --ip A.B.C.D       (ping) the responder's address\n"
 "  --ready-file F     (ping) created once the responder is connected\n"
 "  --fronts K         (stream) frontends, 2..16 (default 3)\n"
@@ -970,6 +996,8 @@ main(int argc, char **argv)
 		{ "netd", required_argument, NULL, 'n' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "tap", required_argument, NULL, 't' },
+		{ "xdp", required_argument, NULL, 'X' },
+		{ "netd-arg", required_argument, NULL, 'A' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "fronts", required_argument, NULL, 'k' },
@@ -983,6 +1011,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *netd = NULL, *scen = NULL, *tap = NULL, *ip = "10.77.0.2";
+	const char *xdpif = NULL, *nextra[8];
+	unsigned nnextra = 0;
 	const char *ready = NULL, *hostile = NULL, *role = NULL, *mode = NULL;
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
@@ -998,6 +1028,14 @@ main(int argc, char **argv)
 		case 'n': netd = optarg; break;
 		case 'S': scen = optarg; break;
 		case 't': tap = optarg; break;
+		case 'X': xdpif = optarg; break;
+		case 'A':
+			if (nnextra == 8) {
+				usage(stderr);
+				return 2;
+			}
+			nextra[nnextra++] = optarg;
+			break;
 		case 'i': ip = optarg; break;
 		case 'r': ready = optarg; break;
 		case 'k': nfronts = (unsigned)atoi(optarg); break;
@@ -1027,8 +1065,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0) &&
-	    tap == NULL) {
+	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+	     strcmp(scen, "sink") == 0) &&
+	    tap == NULL && xdpif == NULL) {
 		usage(stderr);
 		return 2;
 	}
@@ -1059,7 +1098,8 @@ main(int argc, char **argv)
 	setenv("XENSTORED_PATH", sock, 1);
 	setenv("MORGANA_RUNDIR", rundir, 1);
 	setenv("MORGANA_SERVICE", "netd", 1);
-	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ? 1 :
+	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+		strcmp(scen, "sink") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
 		struct devs d = { nproc };
@@ -1073,13 +1113,23 @@ main(int argc, char **argv)
 		goto out;
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
 	{
-		char *nargv[] = { (char *)netd, "--backend",
-				  tap ? "tap" : "vswitch",
-				  tap ? "--tap" : NULL, (char *)tap, NULL };
+		char *nargv[16] = { (char *)netd, "--backend",
+				    tap ? "tap" : xdpif ? "xdp" : "vswitch" };
+		unsigned na = 3;
 		char buf[64] = "";
 		size_t got = 0;
 		double t0 = now_s();
 
+		if (tap != NULL) {
+			nargv[na++] = "--tap";
+			nargv[na++] = (char *)tap;
+		} else if (xdpif != NULL) {
+			nargv[na++] = "--ifname";
+			nargv[na++] = (char *)xdpif;
+		}
+		for (unsigned i = 0; i < nnextra; i++)
+			nargv[na++] = (char *)nextra[i];
+		nargv[na] = NULL;
 		npid = spawn(nargv, DOM_NETD, pfd[1]);
 		close(pfd[1]);
 		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -1107,6 +1157,7 @@ main(int argc, char **argv)
 	for (unsigned k = 0; k < nproc; k++) {
 		const char *m = strcmp(scen, "ping") == 0 ? "respond" :
 				strcmp(scen, "blast") == 0 ? "blast" :
+				strcmp(scen, "sink") == 0 ? "sink" :
 				k < nfronts ? "stream" : hostile;
 		char *fargv[] = { self, "--role", "front", "--mode", (char *)m,
 				  "--index", sidx, "--frames", sfr, "--fronts", snf,
@@ -1147,7 +1198,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (!ok || left > 0)
-			rc = strcmp(scen, "ping") == 0 && ok && stop ? 0 : 1;
+			rc = (strcmp(scen, "ping") == 0 ||
+			      strcmp(scen, "sink") == 0) && ok && stop ? 0 : 1;
 	}
 stop:
 	for (unsigned k = 0; k < nproc; k++)
