@@ -11,6 +11,12 @@
  *                      answers ARP and ICMP echo for --ip, reassembling
  *                      fragmented requests and fragmenting replies; runs
  *                      until SIGTERM; touches --ready-file once connected.
+ *                      With --front PATH the responder is that program
+ *                      instead (an appkit application: its device is
+ *                      named net0, signature NET; it gets --ip), with
+ *                      --mtu N the toolstack writes mtu = N for it, and
+ *                      with --respawn a netd that dies is started again
+ *                      (each netd's pid is printed as "netd-pid=N").
  *   --scenario stream  netd --backend vswitch; --fronts K (>= 2)
  *                      frontends; every one broadcasts hellos until all
  *                      others saw it; fronts 0 and 1 exchange --frames N
@@ -878,6 +884,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 		} else {
 			unsetenv("NOTIFY_FD");
 		}
+		if (domid != DOM_NETD)
+			unsetenv("MORGANA_SERVICE");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -891,6 +899,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 
 struct devs {
 	unsigned n;		/* frontends: domids 2 .. 2+n-1 */
+	unsigned mtu;		/* 0: no mtu key */
+	bool named;		/* name = net0, signature = NET (appkit) */
 };
 
 static int
@@ -917,6 +927,20 @@ create_devices(struct ring_store *st, void *arg)
 			 DOM_NETD, fe);
 		if ((rc = ring_store_write(st, RING_XBT_NULL, p, mac, 17)) < 0)
 			return rc;
+		if (d->mtu) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/mtu", fe);
+			if ((rc = ring_store_printf(st, RING_XBT_NULL, p, "%u",
+						    d->mtu)) < 0)
+				return rc;
+		}
+		if (d->named) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/name", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "net0", 4)) < 0)
+				return rc;
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/signature", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "NET", 3)) < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -959,6 +983,9 @@ usage(FILE *out)
 "  --size N           (stream, blast) fixed frame size\n"
 "  --scenario blast   netd --backend tap --tap T; one frontend sends\n"
 "                     --frames frames to an unknown MAC (flooded to the tap)\n"
+"  --front PATH       (ping) the responder is this appkit program\n"
+"  --mtu N            (ping) write mtu = N into the frontend's directory\n"
+"  --respawn          (ping) start netd again whenever it dies\n"
 "  --hostile MODE     (hostile) crosspage short slots19 slots20 oversize\n"
 "                     zerofrag extra gso0 incomplete gref index rxgref\n");
 }
@@ -979,11 +1006,17 @@ main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "index", required_argument, NULL, 'x' },
 		{ "size", required_argument, NULL, 'z' },
+		{ "front", required_argument, NULL, 'F' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "respawn", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *netd = NULL, *scen = NULL, *tap = NULL, *ip = "10.77.0.2";
 	const char *ready = NULL, *hostile = NULL, *role = NULL, *mode = NULL;
+	const char *front = NULL;
+	unsigned mtu = 0;
+	bool respawn = false;
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
 	char self[PATH_MAX], rundir[] = "/tmp/netresp.XXXXXX", sock[PATH_MAX];
@@ -1007,6 +1040,9 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'x': s_idx = (unsigned)atoi(optarg); break;
 		case 'z': s_size = (uint32_t)atoi(optarg); break;
+		case 'F': front = optarg; break;
+		case 'M': mtu = (unsigned)atoi(optarg); break;
+		case 'P': respawn = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1062,7 +1098,7 @@ main(int argc, char **argv)
 	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
-		struct devs d = { nproc };
+		struct devs d = { nproc, mtu, front != NULL };
 
 		if (as_client(create_devices, &d) < 0) {
 			fprintf(stderr, "net_responder: cannot create devices\n");
@@ -1072,10 +1108,9 @@ main(int argc, char **argv)
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		goto out;
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
+	char *nargv[] = { (char *)netd, "--backend", tap ? "tap" : "vswitch",
+			  tap ? "--tap" : NULL, (char *)tap, NULL };
 	{
-		char *nargv[] = { (char *)netd, "--backend",
-				  tap ? "tap" : "vswitch",
-				  tap ? "--tap" : NULL, (char *)tap, NULL };
 		char buf[64] = "";
 		size_t got = 0;
 		double t0 = now_s();
@@ -1100,6 +1135,8 @@ main(int argc, char **argv)
 				goto stop;
 			}
 		}
+		printf("netd-pid=%d\n", (int)npid);
+		fflush(stdout);
 	}
 	snprintf(sfr, sizeof(sfr), "%llu", frames);
 	snprintf(ssz, sizeof(ssz), "%u", s_size);
@@ -1114,7 +1151,12 @@ main(int argc, char **argv)
 				  ready ? "--ready-file" : NULL, (char *)ready, NULL };
 
 		snprintf(sidx, sizeof(sidx), "%u", k);
-		fpids[k] = spawn(fargv, (uint16_t)(DOM_FRONT0 + k), -1);
+		char ipa[64];
+		char *aargv[] = { (char *)front, ipa, NULL };
+
+		snprintf(ipa, sizeof(ipa), "--ip=%s", ip);
+		fpids[k] = spawn(front && strcmp(scen, "ping") == 0 ? aargv : fargv,
+				 (uint16_t)(DOM_FRONT0 + k), -1);
 	}
 	{
 		unsigned left = nproc;
@@ -1126,6 +1168,14 @@ main(int argc, char **argv)
 
 			serve(5);
 			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (w == npid && respawn) {
+					fprintf(stderr, "net_responder: netd died (status %d): restarting it\n",
+						status);
+					npid = spawn(nargv, DOM_NETD, -1);
+					printf("netd-pid=%d\n", (int)npid);
+					fflush(stdout);
+					continue;
+				}
 				if (w == npid) {
 					fprintf(stderr, "net_responder: netd died (status %d)\n",
 						status);
