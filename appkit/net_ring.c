@@ -462,6 +462,13 @@ op_writev(void *dev, const struct iovec *iov, int iovcnt)
 			break;
 		if (f->nwaiters == NF_MAX_WAITERS)
 			return -EBUSY;
+		/* Adaptive wait (DESIGN.md §3): under load netd answers within
+		 * microseconds, far sooner than a wake-up through the kernel. */
+		for (unsigned i = 0; i < RING_SPIN_DEFAULT &&
+		     !ring_front_has_unconsumed(&f->tx); i++)
+			ring_cpu_relax();
+		if (ring_front_has_unconsumed(&f->tx))
+			continue;
 		/* Ask netd for a notify on the next answer, then re-check. */
 		if (ring_front_final_check(&f->tx))
 			continue;

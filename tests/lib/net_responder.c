@@ -17,6 +17,8 @@
  *                      --mtu N the toolstack writes mtu = N for it, and
  *                      with --respawn a netd that dies is started again
  *                      (each netd's pid is printed as "netd-pid=N").
+ *                      --scenario blast --front PATH: the sender is that
+ *                      appkit program (given --frames and --size).
  *   --scenario stream  netd --backend vswitch; --fronts K (>= 2)
  *                      frontends; every one broadcasts hellos until all
  *                      others saw it; fronts 0 and 1 exchange --frames N
@@ -1048,7 +1050,8 @@ usage(FILE *out)
 "  --size N           (stream, blast) fixed frame size\n"
 "  --scenario blast   netd --backend tap --tap T; one frontend sends\n"
 "                     --frames frames to an unknown MAC (flooded to the tap)\n"
-"  --front PATH       (ping) the responder is this appkit program\n"
+"  --front PATH       (ping) the responder is this appkit program; (blast)\n"
+"                     the sender is (it gets --frames and --size)\n"
 "  --mtu N            (ping) write mtu = N into the frontend's directory\n"
 "  --respawn          (ping) start netd again whenever it dies\n"
 "  --hostile MODE     (hostile) crosspage short slots19 slots20 oversize\n"
@@ -1216,11 +1219,15 @@ main(int argc, char **argv)
 				  ready ? "--ready-file" : NULL, (char *)ready, NULL };
 
 		snprintf(sidx, sizeof(sidx), "%u", k);
-		char ipa[64];
+		char ipa[64], fra[48], sza[32];
 		char *aargv[] = { (char *)front, ipa, NULL };
+		char *bargv[] = { (char *)front, fra, sza, NULL };
+		bool blast = strcmp(scen, "blast") == 0;
 
 		snprintf(ipa, sizeof(ipa), "--ip=%s", ip);
-		fpids[k] = spawn(front && strcmp(scen, "ping") == 0 ? aargv : fargv,
+		snprintf(fra, sizeof(fra), "--frames=%llu", frames);
+		snprintf(sza, sizeof(sza), "--size=%u", s_size ? s_size : 64);
+		fpids[k] = spawn(front == NULL ? fargv : blast ? bargv : aargv,
 				 (uint16_t)(DOM_FRONT0 + k), -1);
 	}
 	{
