@@ -27,8 +27,8 @@ ip netns exec "$ns" "$BUILD/tests/lib/net_responder" --netd "$BUILD/bin/netd" \
 	--scenario ping --tap ntap0 --ip 10.77.0.2 --mtu 9000 --respawn \
 	--front "$BUILD/tests/lib/net_akping" >"$tmp/out" 2>"$tmp/harness.log" &
 hpid=$!
-for _ in $(seq 100); do grep -q '^akping: listening' "$tmp/out" && break; sleep 0.1; done
-if ! grep -q '^akping: listening' "$tmp/out"; then
+for _ in $(seq 100); do grep -q '^ping: listening' "$tmp/out" && break; sleep 0.1; done
+if ! grep -q '^ping: listening' "$tmp/out"; then
 	cat "$tmp/out" "$tmp/harness.log" >&2
 	grep -q 'cannot open tap' "$tmp/harness.log" && skip "tun unavailable in namespace"
 	fail "the application never started"
@@ -79,8 +79,8 @@ ip netns exec "$ns" ip link set ntap0 up
 pings "restarted netd"
 
 sleep 1.2	# one more stats line
-grep '^akping: stats' "$tmp/out" | tail -1
-last=$(grep '^akping: stats' "$tmp/out" | tail -1)
+grep '^ping: stats' "$tmp/out" | tail -1
+last=$(grep '^ping: stats' "$tmp/out" | tail -1)
 echo "$last" | grep -q 'reconnects=1 ' || fail "stats do not show the reconnection: $last"
 rx=$(echo "$last" | sed 's/.* rx=\([0-9]*\) .*/\1/')
 [ "$rx" -ge 330 ] || fail "too few frames received: $last"
