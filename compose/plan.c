@@ -236,6 +236,31 @@ ip_text(const struct compose_ipv4 *ip, bool prefix, char *buf, size_t len)
 	return buf;
 }
 
+static uint32_t
+fnv(const char *p)
+{
+	uint32_t h = 2166136261u;
+
+	while (*p)
+		h = (h ^ (uint8_t)*p++) * 16777619u;
+	return h;
+}
+
+/* A NET device's mtu and a MAC address stable for this project. */
+static void
+vif_config(const char *proj, const struct compose_device *d,
+	   struct compose_plan_dev *pd)
+{
+	uint32_t h = fnv(proj) ^ (fnv(d->name) * 31u);
+
+	if (d->impl != COMPOSE_IMPL_NETD)
+		return;
+	pd->mtu = d->u.netd.mtu;
+	pd->mac[0] = 0x02;	/* locally administered, unicast */
+	pd->mac[1] = 0x6d;
+	memcpy(pd->mac + 2, &h, 4);
+}
+
 static int
 daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 	    const char *proj, const char *bindir,
@@ -307,10 +332,18 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		    (rc = push(s, "%s",
 			       compose_netd_backend_name(d->u.netd.backend))))
 			return rc;
-		if (d->u.netd.ifname &&
-		    (rc = push(s, "--ifname=%s", d->u.netd.ifname)))
-			return rc;
-		return push(s, "--mtu=%u", d->u.netd.mtu);
+		/* The mtu is not netd's: the toolstack writes it for the
+		 * frontend (make_devices), as xl does. */
+		if (d->u.netd.backend == COMPOSE_NETD_TAP) {
+			if (d->u.netd.ifname)
+				return push(s, "--tap=%s", d->u.netd.ifname);
+			/* "chosen at up": stable per project and service. */
+			return push(s, "--tap=mg%06x%u",
+				    (unsigned)(fnv(proj) & 0xffffff), s->domid);
+		}
+		if (d->u.netd.ifname)
+			return push(s, "--ifname=%s", d->u.netd.ifname);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -387,6 +420,7 @@ compose_plan_make(const struct compose_manifest *m,
 		pd->type = compose_sig_type(m->app.devices[i].sig);
 		pd->fe = app;
 		pd->be = svc_of_dev[m->app.devices[i].device];
+		vif_config(proj, d, pd);
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
 		const struct compose_device *d = &m->devices[i];
@@ -400,6 +434,7 @@ compose_plan_make(const struct compose_manifest *m,
 		pd->type = compose_sig_type(d->sig);
 		pd->fe = svc_of_dev[d->consumer];
 		pd->be = svc_of_dev[i];
+		vif_config(proj, d, pd);
 	}
 	for (size_t i = 0; i < p->n_devs; i++)
 		for (size_t j = 0; j < i; j++)

@@ -55,6 +55,9 @@ struct compose_plan_dev {
 	const char *sig;	/* "PCLOCK", ... */
 	unsigned devid;
 	size_t fe, be;		/* service indices */
+	/* vif only: what the toolstack writes for netfront, as xl does. */
+	unsigned mtu;
+	uint8_t mac[6];		/* locally administered, stable per project */
 };
 
 struct compose_plan_svc {

@@ -42,6 +42,7 @@ static struct ring_xenbus *xb;
 static struct ring_store *g_st;
 static volatile sig_atomic_t stop;
 static unsigned nvifs;
+static uint64_t pass_ns;	/* the clock, read once per pass of run_once */
 
 static void notify_line(const char *line);
 static void notify_status(void);
@@ -90,7 +91,7 @@ sink_deliver(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 {
 	struct nvif *n = arg;
 
-	netd_sw_input(sw, n->port, frame, len, rxflags, netd_now_ns());
+	netd_sw_input(sw, n->port, frame, len, rxflags, pass_ns);
 }
 
 static bool
@@ -328,6 +329,7 @@ run_once(void)
 {
 	int work = 0, rc;
 
+	pass_ns = netd_now_ns();
 	for (struct nvif *n = vifs, *nx; n != NULL; n = nx) {
 		struct netd_vif_sink sink = { sink_deliver, sink_room, n };
 
@@ -342,7 +344,7 @@ run_once(void)
 		work += rc;
 	}
 	if (tap != NULL) {
-		rc = netd_tap_run(tap, sw, tap_port, netd_now_ns());
+		rc = netd_tap_run(tap, sw, tap_port, pass_ns);
 		if (rc > 0)
 			work += rc;
 	}

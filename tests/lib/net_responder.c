@@ -12,6 +12,14 @@
  *                      answers ARP and ICMP echo for --ip, reassembling
  *                      fragmented requests and fragmenting replies; runs
  *                      until SIGTERM; touches --ready-file once connected.
+ *                      With --front PATH the responder is that program
+ *                      instead (an appkit application: its device is
+ *                      named net0, signature NET; it gets --ip), with
+ *                      --mtu N the toolstack writes mtu = N for it, and
+ *                      with --respawn a netd that dies is started again
+ *                      (each netd's pid is printed as "netd-pid=N").
+ *                      --scenario blast --front PATH: the sender is that
+ *                      appkit program (given --frames and --size).
  *   --scenario stream  netd --backend vswitch; --fronts K (>= 2)
  *                      frontends; every one broadcasts hellos until all
  *                      others saw it; fronts 0 and 1 exchange --frames N
@@ -52,7 +60,9 @@
 
 #define DOM_NETD 1
 #define DOM_FRONT0 2
-#define TXN 40			/* tx buffer pages (read-only grants) */
+#define TXN 64			/* tx buffer pages (read-only grants) */
+#define SMALLN (TXN * 4)	/* blast: 1 KiB buffers over the same pages */
+#define SMALL_ID 0x8000u
 #define RXN 128			/* rx buffer pages */
 #define ETHERTYPE_TEST 0x88b5
 
@@ -78,6 +88,9 @@ struct nfront {
 	uint32_t txref[TXN];
 	bool txbusy[TXN];
 	unsigned txfree;
+	bool sbusy[SMALLN];	/* blast only: it never uses whole pages */
+	uint16_t sfree[SMALLN];
+	unsigned nsfree;
 	void *rxpg[RXN];
 	uint32_t rxref[RXN];
 	uint8_t frame[65536];
@@ -142,6 +155,11 @@ fe_setup(void *arg, struct ring_xb_front *xfe, struct ring_share *share,
 		f->txbusy[i] = false;
 	}
 	f->txfree = TXN;
+	f->nsfree = SMALLN;
+	for (unsigned i = 0; i < SMALLN; i++) {
+		f->sbusy[i] = false;
+		f->sfree[i] = (uint16_t)(SMALLN - 1 - i);
+	}
 	for (unsigned i = 0; i < RXN; i++)
 		if ((rc = ring_share_grant(share, false, &f->rxref[i],
 					   &f->rxpg[i])) < 0)
@@ -232,6 +250,27 @@ send_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 	return 0;
 }
 
+/* Blast: queue a frame of at most 1 KiB in a 1 KiB buffer (four to a
+ * page, so 256 are in flight).  Returns 0, -EAGAIN. */
+static int
+send_small(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	struct net_tx_request q;
+	unsigned b;
+
+	if (!f->up || f->nsfree == 0 || ring_front_free(&f->tx) == 0)
+		return -EAGAIN;
+	b = f->sfree[--f->nsfree];
+	memcpy((uint8_t *)f->txpg[b / 4] + (b % 4) * 1024, fr, len);
+	q = (struct net_tx_request){ .gref = f->txref[b / 4],
+				     .offset = (uint16_t)((b % 4) * 1024),
+				     .id = (uint16_t)(SMALL_ID | b),
+				     .size = (uint16_t)len };
+	net_tx_front_put(&f->tx, &q);
+	f->sbusy[b] = true;
+	return 0;
+}
+
 static void
 kick(struct nfront *f)
 {
@@ -255,6 +294,19 @@ drain(struct nfront *f)
 		n++;
 		if (tr.status == NET_RSP_NULL)
 			continue;
+		if (tr.id & SMALL_ID) {
+			unsigned b = tr.id & ~SMALL_ID;
+
+			if (b >= SMALLN || !f->sbusy[b])
+				return -1;
+			f->sbusy[b] = false;
+			f->sfree[f->nsfree++] = (uint16_t)b;
+			if (tr.status != NET_RSP_OKAY)
+				f->last_tx_status = tr.status;
+			else
+				f->tx_ok++;
+			continue;
+		}
 		if (tr.id >= TXN || !f->txbusy[tr.id])
 			return -1;
 		f->txbusy[tr.id] = false;
@@ -619,12 +671,20 @@ blast_fill(struct nfront *f)
 	uint8_t fr[1514] = { 0x02, 0, 0, 0, 0, 0x99 };
 	uint32_t len = s_size ? s_size : 60;
 
+	if (len > 1024)
+		len = 1024;
+
 	if (s_t0 == 0)
 		s_t0 = now_s();
 	memcpy(fr + 6, f->mac, 6);
 	put16(fr + 12, ETHERTYPE_TEST);
-	while (s_sent < s_frames && send_frame(f, fr, len) == 0)
+	while (s_sent < s_frames && send_small(f, fr, len) == 0) {
 		s_sent++;
+		/* Publish as we go: netd starts on the first frames while we
+		 * write the rest. */
+		if ((s_sent & 31) == 0)
+			kick(f);
+	}
 	kick(f);
 }
 
@@ -799,7 +859,7 @@ run_front(const char *mode, const char *ready_file)
 		} else if (f.on_frame == blast_frame) {
 			if (f.up)
 				blast_fill(&f);
-			if (s_sent == s_frames && f.txfree == TXN) {
+			if (s_sent == s_frames && f.nsfree == SMALLN) {
 				s_t1 = now_s();
 				break;
 			}
@@ -849,6 +909,19 @@ run_front(const char *mode, const char *ready_file)
 					 f.last_tx_status, f.tx_ok);
 				return 1;
 			}
+		}
+		/* Blast and stream: while frames are in flight answers come
+		 * within microseconds; spin for them (bounded) rather than
+		 * sleep, as the adaptive wait does (DESIGN.md §3). */
+		if (n == 0 && f.up && ((f.on_frame == blast_frame &&
+					f.nsfree < SMALLN) || s_streaming)) {
+			for (unsigned i = 0; i < RING_SPIN_DEFAULT &&
+			     !ring_front_has_unconsumed(&f.tx) &&
+			     !ring_front_has_unconsumed(&f.rx); i++)
+				ring_cpu_relax();
+			if (ring_front_has_unconsumed(&f.tx) ||
+			    ring_front_has_unconsumed(&f.rx))
+				continue;
 		}
 		if (n == 0 && wait_ev(xb, &f, 10) < 0)
 			return 1;
@@ -902,6 +975,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 		} else {
 			unsetenv("NOTIFY_FD");
 		}
+		if (domid != DOM_NETD)
+			unsetenv("MORGANA_SERVICE");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -915,6 +990,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 
 struct devs {
 	unsigned n;		/* frontends: domids 2 .. 2+n-1 */
+	unsigned mtu;		/* 0: no mtu key */
+	bool named;		/* name = net0, signature = NET (appkit) */
 };
 
 static int
@@ -941,6 +1018,20 @@ create_devices(struct ring_store *st, void *arg)
 			 DOM_NETD, fe);
 		if ((rc = ring_store_write(st, RING_XBT_NULL, p, mac, 17)) < 0)
 			return rc;
+		if (d->mtu) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/mtu", fe);
+			if ((rc = ring_store_printf(st, RING_XBT_NULL, p, "%u",
+						    d->mtu)) < 0)
+				return rc;
+		}
+		if (d->named) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/name", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "net0", 4)) < 0)
+				return rc;
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/signature", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "NET", 3)) < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -985,6 +1076,10 @@ usage(FILE *out)
 "  --size N           (stream, blast) fixed frame size\n"
 "  --scenario blast   netd --backend tap --tap T; one frontend sends\n"
 "                     --frames frames to an unknown MAC (flooded to the tap)\n"
+"  --front PATH       (ping) the responder is this appkit program; (blast)\n"
+"                     the sender is (it gets --frames and --size)\n"
+"  --mtu N            (ping) write mtu = N into the frontend's directory\n"
+"  --respawn          (ping) start netd again whenever it dies\n"
 "  --hostile MODE     (hostile) crosspage short slots19 slots20 oversize\n"
 "                     zerofrag extra gso0 incomplete gref index rxgref\n");
 }
@@ -1007,6 +1102,9 @@ main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "index", required_argument, NULL, 'x' },
 		{ "size", required_argument, NULL, 'z' },
+		{ "front", required_argument, NULL, 'F' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "respawn", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1014,6 +1112,9 @@ main(int argc, char **argv)
 	const char *xdpif = NULL, *nextra[8];
 	unsigned nnextra = 0;
 	const char *ready = NULL, *hostile = NULL, *role = NULL, *mode = NULL;
+	const char *front = NULL;
+	unsigned mtu = 0;
+	bool respawn = false;
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
 	char self[PATH_MAX], rundir[] = "/tmp/netresp.XXXXXX", sock[PATH_MAX];
@@ -1045,6 +1146,9 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'x': s_idx = (unsigned)atoi(optarg); break;
 		case 'z': s_size = (uint32_t)atoi(optarg); break;
+		case 'F': front = optarg; break;
+		case 'M': mtu = (unsigned)atoi(optarg); break;
+		case 'P': respawn = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1102,7 +1206,7 @@ main(int argc, char **argv)
 		strcmp(scen, "sink") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
-		struct devs d = { nproc };
+		struct devs d = { nproc, mtu, front != NULL };
 
 		if (as_client(create_devices, &d) < 0) {
 			fprintf(stderr, "net_responder: cannot create devices\n");
@@ -1112,10 +1216,11 @@ main(int argc, char **argv)
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		goto out;
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
+	/* Outside the block below: --respawn starts netd again with it. */
+	char *nargv[16] = { (char *)netd, "--backend",
+			    tap ? "tap" : xdpif ? "xdp" : "vswitch" };
+	unsigned na = 3;
 	{
-		char *nargv[16] = { (char *)netd, "--backend",
-				    tap ? "tap" : xdpif ? "xdp" : "vswitch" };
-		unsigned na = 3;
 		char buf[64] = "";
 		size_t got = 0;
 		double t0 = now_s();
@@ -1150,6 +1255,8 @@ main(int argc, char **argv)
 				goto stop;
 			}
 		}
+		printf("netd-pid=%d\n", (int)npid);
+		fflush(stdout);
 	}
 	snprintf(sfr, sizeof(sfr), "%llu", frames);
 	snprintf(ssz, sizeof(ssz), "%u", s_size);
@@ -1165,7 +1272,16 @@ main(int argc, char **argv)
 				  ready ? "--ready-file" : NULL, (char *)ready, NULL };
 
 		snprintf(sidx, sizeof(sidx), "%u", k);
-		fpids[k] = spawn(fargv, (uint16_t)(DOM_FRONT0 + k), -1);
+		char ipa[64], fra[48], sza[32];
+		char *aargv[] = { (char *)front, ipa, NULL };
+		char *bargv[] = { (char *)front, fra, sza, NULL };
+		bool blast = strcmp(scen, "blast") == 0;
+
+		snprintf(ipa, sizeof(ipa), "--ip=%s", ip);
+		snprintf(fra, sizeof(fra), "--frames=%llu", frames);
+		snprintf(sza, sizeof(sza), "--size=%u", s_size ? s_size : 64);
+		fpids[k] = spawn(front == NULL ? fargv : blast ? bargv : aargv,
+				 (uint16_t)(DOM_FRONT0 + k), -1);
 	}
 	{
 		unsigned left = nproc;
@@ -1177,6 +1293,14 @@ main(int argc, char **argv)
 
 			serve(5);
 			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (w == npid && respawn) {
+					fprintf(stderr, "net_responder: netd died (status %d): restarting it\n",
+						status);
+					npid = spawn(nargv, DOM_NETD, -1);
+					printf("netd-pid=%d\n", (int)npid);
+					fflush(stdout);
+					continue;
+				}
 				if (w == npid) {
 					fprintf(stderr, "net_responder: netd died (status %d)\n",
 						status);
