@@ -39,6 +39,7 @@
 #define IOV_MAX_RING (MAX_DATA_PAGES + 2)
 #define DG_BATCH 32u		/* datagrams per sendmmsg */
 #define DG_BUDGET 64u		/* datagrams per direction per pass */
+#define DG_RCVBUF (1 << 20)	/* asked for; capped by net.core.rmem_max */
 
 /* T_DGRAM (feature-x-dgram): a UDP socket, its host socket made at
  * SOCKET, its ring mapped at X_RING; dgram.c-like code is below pump. */
@@ -675,6 +676,10 @@ do_socket(struct tfront *f, const struct tcp_cmd *c)
 		reply(f, c->req_id, c->cmd, -errno, c->id);
 		return;
 	}
+	/* A burst waits in the host socket while `in` is full: ask for
+	 * room for several maximal datagrams (the kernel caps this at
+	 * net.core.rmem_max, 208 KiB on a stock Debian). */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ DG_RCVBUF }, sizeof(int));
 	if (sock_new(f, c->id, T_DGRAM, fd) == NULL) {
 		close(fd);
 		reply(f, c->req_id, c->cmd, -ENOMEM, c->id);
