@@ -42,7 +42,7 @@
 #define DG_RCVBUF (1 << 20)	/* asked for; capped by net.core.rmem_max */
 
 /* T_DGRAM (feature-x-dgram): a UDP socket, its host socket made at
- * SOCKET, its ring mapped at X_RING; dgram.c-like code is below pump. */
+ * SOCKET, its ring mapped at X_RING, served by dgram_pump. */
 enum tkind { T_PASSIVE, T_ACTIVE, T_DGRAM };
 
 struct tsock {
