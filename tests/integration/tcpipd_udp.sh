@@ -6,7 +6,8 @@
 # windows, and each must come back byte-identical.  The app's bind
 # outside --allow is refused (-EACCES, one log line) and its CONNECTed
 # socket talks with send/recv.  A hostile raw frontend then checks the
-# refusals, one datagram echoed record by record, and a record header
+# refusals, one datagram echoed record by record, a datagram larger than
+# its ring delivered truncated and flagged, and a record header
 # claiming more than the ring holds: that socket alone breaks (one warn
 # line), the echo goes on, and the frontend's broken command ring gets
 # it dropped.
@@ -28,7 +29,7 @@ port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DG
 count=$(scale 3 1)
 
 "$H" --tcpipd "$BIN/tcpipd" --rundir "$tmp" --port "$port" --hostile-udp \
-	--allow "127.0.0.1:$port" --front "$A" > "$tmp/out" 2> "$tmp/err" &
+	--allow "127.0.0.1:$port,127.0.0.1:$((port + 2))" --front "$A" > "$tmp/out" 2> "$tmp/err" &
 hpid=$!
 for _ in $(seq 1 200); do
 	grep -q '^akudp: connected\|akudp: .*failed\|front-failed\|front-exit' "$tmp/out" && break
@@ -54,10 +55,18 @@ grep -q 'svc=tcpipd msg="frontend connected" frontend=2 notify_bits=1' "$tmp/err
 
 kill -USR1 "$hpid"
 for _ in $(seq 1 200); do
+	grep -q '^hostile: udp waiting\|^hostile-exit' "$tmp/out" && break
+	sleep 0.05
+done
+grep -q '^hostile: udp waiting$' "$tmp/out" || { cat "$tmp/out"; fail "hostile: did not get to the big datagram"; }
+# Its order-2 ring (8 KiB halves) cannot hold this one: truncated, flagged.
+"$C" --port $((port + 2)) --send 20000 || fail "send 20000 bytes"
+for _ in $(seq 1 200); do
 	grep -q '^hostile-exit' "$tmp/out" && break
 	sleep 0.05
 done
 grep -q '^hostile: udp echo ok$' "$tmp/out" || { cat "$tmp/out"; fail "hostile: raw datagram echo"; }
+grep -q '^hostile: udp truncated ok$' "$tmp/out" || { cat "$tmp/out"; fail "hostile: truncated datagram"; }
 grep -q '^hostile: udp ring broken$' "$tmp/out" || { cat "$tmp/out"; fail "hostile: bad record header"; }
 grep -q '^hostile: 0 answers wrong$' "$tmp/out" || { cat "$tmp/out"; fail "hostile: wrong answers"; }
 grep -q '^hostile-exit status=0$' "$tmp/out" || { cat "$tmp/out"; fail "hostile frontend was not dropped"; }

@@ -24,10 +24,13 @@
  * The hostile frontend sends commands tcpipd must refuse, checks each
  * answer, then corrupts its command ring's producer index and waits to be
  * disconnected.  With --hostile-udp (implies --hostile) it exercises the
- * datagram extension instead: refused SOCKET/X_RING/BIND, one datagram
- * to 127.0.0.1:P and its echo checked record by record, then a record
- * header claiming more than the ring holds, which must break that socket
- * alone (both error fields -EPROTO).
+ * datagram extension instead: refused SOCKET/X_RING/BIND, a bind to
+ * 127.0.0.1:P+2 (the allow list must name it), one datagram to
+ * 127.0.0.1:P and its echo checked record by record; then it prints
+ * "hostile: udp waiting" and expects a datagram of 20000 bytes of 0x5a
+ * from the host, which its order-2 ring can only get truncated; then a
+ * record header claiming more than the ring holds, which must break that
+ * socket alone (both error fields -EPROTO).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -497,7 +500,14 @@ hostile_udp_next(struct front *f)
 		q.u.listen.id = UDP_ID;
 		send_req(f, &q, NULL, -EINVAL);
 		break;
-	case 6:	/* its ring */
+	case 6:	/* a port it may bind */
+		q.cmd = PVC_CMD_BIND;
+		q.u.bind.id = UDP_ID;
+		put_addr(q.u.bind.addr, (uint16_t)(f->port + 2));
+		q.u.bind.len = 16;
+		send_req(f, &q, NULL, 0);
+		break;
+	case 7:	/* its ring */
 		f->hc = conn_new(f);
 		if (f->hc == NULL)
 			_exit(1);
@@ -508,7 +518,7 @@ hostile_udp_next(struct front *f)
 		q.u.x_ring.evtchn = ring_evtchn_port(f->hc->ev);
 		send_req(f, &q, f->hc, 0);
 		break;
-	case 7:	/* hostile_udp_data() broke the ring; release it */
+	case 8:	/* hostile_udp_data() broke the ring; release it */
 		q.cmd = PVC_CMD_RELEASE;
 		q.u.release.id = UDP_ID;
 		send_req(f, &q, f->hc, 0);
@@ -566,6 +576,39 @@ hostile_udp_data(struct front *f)
 			printf("hostile: udp echo ok\n");
 		}
 		__atomic_store_n(&c->intf->in_cons, in_prod, __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		printf("hostile: udp waiting\n");
+		fflush(stdout);
+		f->hc_phase = 2;
+		break;
+	case 2:	/* 20000 bytes from the host, cut to what the ring holds */
+		in_prod = __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE);
+		if (in_prod == PVC_DGRAM_REC(9))
+			break;
+		memcpy(&h, c->pages[PVC_DGRAM_REC(9) / RING_PAGE_SIZE] +
+				   PVC_DGRAM_REC(9) % RING_PAGE_SIZE,
+		       sizeof(h));
+		{
+			uint32_t want = size - (uint32_t)sizeof(h), bad = 0;
+
+			for (uint32_t i = 0; i < want; i++) {
+				uint32_t pos = (PVC_DGRAM_REC(9) + 16 + i) % size;
+
+				bad += c->pages[pos / RING_PAGE_SIZE]
+					       [pos % RING_PAGE_SIZE] != 0x5a;
+			}
+			if (in_prod != PVC_DGRAM_REC(9) + size || h.len != want ||
+			    h.flags != PVC_DGRAM_TRUNC || h.full_len != 20000 ||
+			    h.addr != htonl(0x7f000001) || bad != 0) {
+				printf("hostile: udp truncation differs in_prod=%u len=%u flags=%u full_len=%u bad=%u\n",
+				       in_prod, h.len, h.flags, h.full_len, bad);
+				f->hostile_bad++;
+			} else {
+				printf("hostile: udp truncated ok\n");
+			}
+			fflush(stdout);
+		}
+		__atomic_store_n(&c->intf->in_cons, in_prod, __ATOMIC_RELEASE);
 		h = (struct pvc_dgram_hdr){ .len = 60000, .port = htons(f->port),
 					    .addr = htonl(0x7f000001) };
 		memcpy(out + PVC_DGRAM_REC(9), &h, sizeof(h));
@@ -573,16 +616,16 @@ hostile_udp_data(struct front *f)
 				 PVC_DGRAM_REC(9) + (uint32_t)sizeof(h),
 				 __ATOMIC_RELEASE);
 		ring_evtchn_notify(c->ev);
-		f->hc_phase = 2;
+		f->hc_phase = 3;
 		break;
-	case 2:
+	case 3:
 		if (__atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) ==
 			    -EPROTO &&
 		    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) ==
 			    -EPROTO) {
 			printf("hostile: udp ring broken\n");
 			fflush(stdout);
-			f->hc_phase = 3;
+			f->hc_phase = 4;
 			c->active = false;
 			hostile_next(f);
 		}

@@ -4,6 +4,7 @@
  *   udp_client --port P [--sizes N,N,...] [--count C] [--window W]
  *   udp_client --port P --bench SECS [--size N] [--window W]
  *   udp_client --selfecho --bench SECS [--size N] [--window W]
+ *   udp_client --port P --send N
  *
  * Check mode: for each size, C rounds of W datagrams to 127.0.0.1:P, each
  * carrying its own pattern (a sequence number in its first bytes when it
@@ -16,6 +17,9 @@
  * print "udp_echo_per_s R" (a lost one is replaced after 200 ms and
  * counted in "lost L").  --selfecho runs the same against an echo server
  * on a plain host socket in a child process: the baseline.
+ *
+ * Send mode: one datagram of N bytes of 0x5a to 127.0.0.1:P, no answer
+ * awaited.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -266,6 +270,7 @@ main(int argc, char **argv)
 		{ "bench", required_argument, NULL, 'b' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "selfecho", no_argument, NULL, 'e' },
+		{ "send", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sizes = "0,1,2,3,4,5,100,1472,1473,4096,8192,32768,65507";
@@ -274,6 +279,7 @@ main(int argc, char **argv)
 	double secs = 0;
 	size_t size = 64;
 	bool self = false;
+	long one = -1;
 	pid_t pid = -1;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -285,6 +291,7 @@ main(int argc, char **argv)
 		case 'b': secs = atof(optarg); break;
 		case 'z': size = strtoul(optarg, NULL, 10); break;
 		case 'e': self = true; break;
+		case 'S': one = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -299,6 +306,14 @@ main(int argc, char **argv)
 	}
 	if (port == 0 || port > 65535)
 		return 2;
+	if (one >= 0) {
+		int fd = open_sock((uint16_t)port);
+
+		if (fd < 0 || one > MAXD)
+			return 1;
+		memset(sbuf, 0x5a, (size_t)one);
+		return send(fd, sbuf, (size_t)one, 0) == one ? 0 : 1;
+	}
 	rc = secs > 0 ? bench((uint16_t)port, secs, size, w) :
 			check((uint16_t)port, sizes, count, w);
 	if (pid > 0) {
