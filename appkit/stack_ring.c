@@ -5,12 +5,14 @@
  * TCP and UDP on IPv4.  UDP is feature-x-dgram: SOCKET(SOCK_DGRAM), then
  * X_RING gives the socket its data ring (order AK_PVC_DGRAM_ORDER, so
  * that the largest datagram fits), and each datagram is one record
- * (struct pvc_dgram_hdr + payload) on `out` or `in`.  Every call blocks the calling task (ak_waiter): a
- * command waits for its response, matched by req_id (ACCEPT answers come
- * late and out of order); recv/send wait on the socket's data-ring event
- * channel.  Sockets do not survive a tcpipd restart: on teardown every
- * waiter is woken with -ECONNRESET and every socket of the old connection
- * answers -ECONNRESET from then on (its grants died with the share).
+ * (struct pvc_dgram_hdr + payload) on `out` or `in`.
+ *
+ * Every call blocks the calling task (ak_waiter): a command waits for its
+ * response, matched by req_id (ACCEPT answers come late and out of
+ * order); recv/send wait on the socket's data-ring event channel.
+ * Sockets do not survive a tcpipd restart: on teardown every waiter is
+ * woken with -ECONNRESET and every socket of the old connection answers
+ * -ECONNRESET from then on (its grants died with the share).
  */
 #include <arpa/inet.h>
 #include <errno.h>
