@@ -31,7 +31,8 @@ usage(FILE *f)
 	      "                     A.B.C.D:PORT or A.B.C.D:* (comma-separated);\n"
 	      "                     default: none\n"
 	      "  --max-sockets N    sockets per frontend (default 128)\n"
-	      "Outgoing connects are not restricted.  Exits 0 on SIGTERM/SIGINT.\n",
+	      "Outgoing connects and datagrams are not restricted.  Exits 0 on\n"
+	      "SIGTERM/SIGINT.\n",
 	      f);
 }
 
