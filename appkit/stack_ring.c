@@ -464,10 +464,15 @@ dgram_recv(struct aksk *k, void *buf, size_t len, struct ak_sockaddr *from)
 				ring_evtchn_notify(k->ev);
 			return n;
 		}
-		/* Only a broken ring sets an error on a datagram socket. */
+		/* Only a broken ring sets an error on a datagram socket
+		 * (records published before it are still read). */
 		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
-		if (err != 0)
+		if (err != 0) {
+			if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) !=
+			    prod)
+				continue;
 			return err;
+		}
 		if (k->f->nbits)
 			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
 		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||
@@ -676,10 +681,17 @@ op_recv(void *dev, void *sock, void *buf, size_t len)
 				ring_evtchn_notify(k->ev);
 			return n;
 		}
-		/* Errors only once `in` is drained; -ENOTCONN is EOF. */
+		/* Errors only once `in` is drained; -ENOTCONN is EOF.
+		 * tcpipd publishes its last in_prod before the error, so
+		 * in_prod read after the error is final: bytes that came
+		 * just before the EOF are read first. */
 		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
-		if (err != 0)
+		if (err != 0) {
+			if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) !=
+			    prod)
+				continue;
 			return err == -ENOTCONN ? 0 : err;
+		}
 		if (k->f->nbits)
 			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
 		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||

@@ -282,9 +282,13 @@ echo(struct front *f, struct conn *c)
 				 __ATOMIC_RELEASE);
 		ring_evtchn_notify(c->ev);
 	}
-	/* EOF only once `in` is drained, and release once `out` is too. */
-	if (in_prod == in_cons + n &&
-	    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) != 0 &&
+	/* EOF only once `in` is drained, and release once `out` is too.
+	 * in_error first: tcpipd publishes the last in_prod before it, so
+	 * the in_prod read after it is final (the snapshot above may be
+	 * older than data that came just before the EOF). */
+	if (__atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) != 0 &&
+	    __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE) ==
+		    in_cons + n &&
 	    (__atomic_load_n(&c->intf->out_cons, __ATOMIC_ACQUIRE) ==
 		 out_prod + n ||
 	     __atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) != 0)) {
