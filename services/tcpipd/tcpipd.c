@@ -1329,8 +1329,17 @@ tcpd_serve(const struct tcpd_opts *o)
 				*slots[i].revents = (short)(*slots[i].revents |
 							    fds[i].revents);
 		/* Handshake first: it may connect or free frontends (the
-		 * revents live inside them, so nothing dangles). */
-		if ((rc = ring_xenbus_dispatch(xb)) < 0) {
+		 * revents live inside them, so nothing dangles).  Only when
+		 * one of its fds is ready (the store's fd also signals queued
+		 * watch events) or on timeout: each dispatch re-reads every
+		 * frontend's state from the store, a round trip to another
+		 * process that would otherwise be paid per data wake-up. */
+		bool xb_ready = rc == 0;
+
+		for (unsigned i = 0; i < nxb; i++)
+			if (fds[i].revents)
+				xb_ready = true;
+		if (xb_ready && (rc = ring_xenbus_dispatch(xb)) < 0) {
 			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
 			goto out;
 		}
