@@ -1,7 +1,8 @@
 /*
  * The pure half of tcpipd: decoding and validation of PV Calls commands,
- * the bind allow list, and iovecs over the data rings.  No I/O: this file
- * is what fuzz_pvcalls_cmd drives.
+ * the bind allow list, iovecs over the data rings, and the datagram
+ * record decoder.  No I/O: this file is what fuzz_pvcalls_cmd and
+ * fuzz_pvcalls_dgram drive.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,7 +4,8 @@
  * frontend socket onto a host kernel socket, as Linux's pvcalls-back does.
  *
  * tcp_proto.c holds the pure parts (no I/O, fuzzed): command decoding and
- * validation, the bind allow list, and the iovecs over a data ring.
+ * validation, the bind allow list, the iovecs over a data ring, and the
+ * datagram record decoder (feature-x-dgram).
  * tcpipd.c holds the serving loop.
  */
 #ifndef SERVICES_TCPIPD_TCPIPD_H

@@ -1,7 +1,8 @@
 /*
  * PV Calls wire format against Xen's own xen/io/pvcalls.h (every offset
  * and size is a _Static_assert), and tcpipd's pure half: command decoding
- * and validation, the bind allow list, the data-ring iovecs.
+ * and validation, the bind allow list, the data-ring iovecs, the datagram
+ * records of feature-x-dgram.
  */
 #include <setjmp.h>
 #include <stdarg.h>
