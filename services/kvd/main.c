@@ -16,6 +16,7 @@ usage(FILE *f)
 {
 	fputs("usage: kvd serve --store dir|pack|tar|sqlite|sealed --path PATH\n"
 	      "                 [--key-file F] [--over-path P]\n"
+	      "       kvd serve --store sealed --key-file F --over-path P\n"
 	      "       kvd pack DIR OUT\n"
 	      "       kvd --help\n"
 	      "\n"
@@ -92,6 +93,9 @@ serve(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	/* sealed may name its database by --over-path alone. */
+	if (path == NULL && kind != NULL && strcmp(kind, "sealed") == 0)
+		path = over;
 	if (optind != argc || kind == NULL || path == NULL ||
 	    (strcmp(kind, "sealed") == 0) != (keyfile != NULL)) {
 		usage(stderr);
