@@ -214,10 +214,25 @@ typedef int kv_copy_from_fn(void *arg, uint32_t ref, uint32_t off, void *dst,
 typedef int kv_copy_to_fn(void *arg, uint32_t ref, uint32_t off,
 			  const void *src, uint32_t len);
 
+/*
+ * Optional zero-copy: map_to writes into *addr a pointer to bytes
+ * off..off+len of the frontend's page ref, mapped writable, until the
+ * matching unmap(arg, ref).  Returns 0 or -errno as copy_to.  The peer may
+ * change those bytes at any time: we only ever write through the pointer,
+ * never read it back.
+ */
+typedef int kv_map_to_fn(void *arg, uint32_t ref, uint32_t off, uint32_t len,
+			 void **addr);
+typedef void kv_unmap_fn(void *arg, uint32_t ref);
+
 struct kv_server_ctx {
 	struct kv_store *store;
 	kv_copy_from_fn *copy_from;
 	kv_copy_to_fn *copy_to;
+	/* Both or neither: a one-segment get then reads from the store
+	 * straight into the granted page, not through a bounce buffer. */
+	kv_map_to_fn *map_to;
+	kv_unmap_fn *unmap;
 	void *arg;		/* passed to the callbacks, e.g. a ring_peer */
 };
 

@@ -205,6 +205,25 @@ test_cache_sees_changes(void **state)
 	write_file(p, "second");	/* rewritten in place, longer */
 	settle();
 	read_is("sub/v", "second");
+	/* The same file under two keys (a symlink in the root): both
+	 * cached, one watch, and a change seen through both. */
+	snprintf(q, sizeof(q), "%s/alias", root);
+	assert_int_equal(symlink("sub/v", q), 0);
+	read_is("alias", "second");
+	read_is("alias", "second");
+	read_is("sub/v", "second");
+	write_file(p, "2nd");		/* shorter */
+	settle();
+	read_is("alias", "2nd");
+	read_is("sub/v", "2nd");
+	assert_int_equal(truncate(p, 1), 0);
+	settle();
+	read_is("sub/v", "2");
+	read_is("alias", "2");
+	assert_int_equal(unlink(q), 0);
+	write_file(p, "second");
+	settle();
+	read_is("sub/v", "second");
 	snprintf(q, sizeof(q), "%s/sub/v.new", root);
 	write_file(q, "3");
 	assert_int_equal(rename(q, p), 0);	/* replaced by rename */
