@@ -34,7 +34,8 @@ const char compose_configure_help[] =
 "      --kv_ro S        every KV_RO kvd device: dir, pack or tar\n"
 "      --kv_rw S        every KV_RW kvd device of the app: sqlite, or sealed\n"
 "                       (encrypted with the device's key_file, over its\n"
-"                       database); sqlite refuses a device stored as sealed\n"
+"                       database); refused for a device stored as dir, and\n"
+"                       sqlite for one stored as sealed\n"
 "      --KEY=VALUE      bake configure-stage key KEY (checked against its type)\n"
 "  -h, --help           show this help\n";
 
@@ -59,7 +60,8 @@ const char compose_up_help[] =
 "restarted under their restart policy with exponential backoff, at most 5\n"
 "starts in 10 s.  If anything fails while starting, everything is stopped\n"
 "and the run state removed.  A sqlite device without a path keeps its\n"
-"database in .morgana/state/, created here and kept between runs.\n"
+"database in .morgana/state/, created here and kept between runs (as is\n"
+"the directory of a KV_RW device stored as dir).\n"
 "\n"
 "Options:\n"
 "  -d, --detach          supervise in the background (logs in the run dir)\n"
@@ -378,8 +380,28 @@ out:
 	return rc;
 }
 
-/* The state directory, when a database lives there by default.  0700:
- * what the app stores is its own business. */
+/* mkdir -p, the last directory with mode `last`. */
+static int
+mkdir_p(const char *path, mode_t last)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, last) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Where KV_RW devices keep their data: the state directory when a
+ * database lives there by default, and a read-write directory store's
+ * directory.  0700: what the app stores is its own business. */
 static int
 make_state_dir(const struct compose_manifest *m, FILE *err)
 {
@@ -387,17 +409,21 @@ make_state_dir(const struct compose_manifest *m, FILE *err)
 
 	for (size_t i = 0; i < m->n_devices; i++) {
 		const struct compose_device *d = &m->devices[i];
+		const char *dir = NULL;
+		int rc;
 
-		if (d->impl != COMPOSE_IMPL_KVD || !d->u.kvd.path ||
-		    strncmp(d->u.kvd.path, pre, sizeof(pre) - 1))
+		if (d->impl != COMPOSE_IMPL_KVD || !d->u.kvd.path)
 			continue;
-		if ((mkdir(".morgana", 0755) < 0 && errno != EEXIST) ||
-		    (mkdir(COMPOSE_STATE_DIR, 0700) < 0 && errno != EEXIST)) {
-			fprintf(err, "compose: cannot create %s: %s\n",
-				COMPOSE_STATE_DIR, strerror(errno));
-			return -errno;
+		if (!strncmp(d->u.kvd.path, pre, sizeof(pre) - 1))
+			dir = COMPOSE_STATE_DIR;
+		else if (d->sig == COMPOSE_SIG_KV_RW &&
+			 d->u.kvd.store == COMPOSE_KV_DIR)
+			dir = d->u.kvd.path;
+		if (dir && (rc = mkdir_p(dir, 0700)) < 0) {
+			fprintf(err, "compose: cannot create %s: %s\n", dir,
+				strerror(-rc));
+			return rc;
 		}
-		break;
 	}
 	return 0;
 }

@@ -936,10 +936,11 @@ check_served(struct ctx *c, struct pdev *p, enum compose_sig sig)
 		p->ok = false;
 	} else if (sig == COMPOSE_SIG_KV_RW &&
 		   d->u.kvd.store != COMPOSE_KV_SQLITE &&
-		   d->u.kvd.store != COMPOSE_KV_SEALED) {
+		   d->u.kvd.store != COMPOSE_KV_SEALED &&
+		   d->u.kvd.store != COMPOSE_KV_DIR) {
 		err_at(c, p->f[DF_STORE], "device '%s' is KV_RW but store %s is read-only",
 		       d->name, store_names[d->u.kvd.store]);
-		hint(c, "KV_RW needs store: sqlite or store: sealed");
+		hint(c, "KV_RW needs store: sqlite, sealed or dir");
 		p->ok = false;
 	}
 }

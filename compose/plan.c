@@ -262,6 +262,10 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		if ((rc = push(s, "serve")) || (rc = push(s, "--store")) ||
 		    (rc = push(s, "%s", sn)))
 			return rc;
+		/* A directory behind a KV_RW device is served read-write. */
+		if (d->sig == COMPOSE_SIG_KV_RW && !strcmp(sn, "dir") &&
+		    (rc = push(s, "--rw")))
+			return rc;
 		if (!strcmp(sn, "pack"))
 			/* configure packed the directory into _build. */
 			rc = push(s, "--path=%s/_build/%s.pack", proj, d->name);
@@ -493,8 +497,14 @@ compose_context_check(const struct compose_manifest *m,
 
 		if (!kv_rw_applies(d, c))
 			continue;
-		if (!strcmp(c->kv_rw, "sqlite") &&
-		    d->u.kvd.store == COMPOSE_KV_SEALED) {
+		if (d->u.kvd.store == COMPOSE_KV_DIR) {
+			fprintf(err, "%s:%u:%u: error: device '%s' is store: dir; --kv_rw %s does not apply to it\n"
+				"  hint: --kv_rw switches devices stored as sqlite or sealed; a directory is chosen in the manifest\n",
+				m->file, d->mark.line, d->mark.col, d->name,
+				c->kv_rw);
+			rc = -EINVAL;
+		} else if (!strcmp(c->kv_rw, "sqlite") &&
+			   d->u.kvd.store == COMPOSE_KV_SEALED) {
 			fprintf(err, "%s:%u:%u: error: device '%s' is store: sealed; --kv_rw sqlite would keep its values in clear\n"
 				"  hint: configure with --kv_rw sealed, or change the manifest\n",
 				m->file, d->mark.line, d->mark.col, d->name);

@@ -29,8 +29,9 @@ struct compose_context {
 
 /*
  * Check that context c fits manifest m: `--kv_rw sealed` needs a key_file
- * on every KV_RW device the app uses, and `--kv_rw sqlite` would store a
- * sealed device's values in clear, so it is refused.  Each problem is
+ * on every KV_RW device the app uses, `--kv_rw sqlite` would store a
+ * sealed device's values in clear, so it is refused, and neither applies
+ * to a device stored as a directory.  Each problem is
  * printed to err as "FILE:LINE:COL: error: ..." at the device.  Returns 0
  * or -EINVAL.
  */

@@ -141,6 +141,17 @@ bool kv_store_rw(const struct kv_store *s);
  * and read as -ENOENT.  Returns 0, -ENOTDIR, -ENOENT, -ENOSYS (no openat2).
  */
 int kv_dir_open(const char *root, struct kv_store **out);
+/*
+ * The same, read-write.  set writes a temporary file in the value's
+ * directory (named ".kvd-tmp-*": keys with a segment starting so are
+ * refused with -EACCES, and listings leave them out), fsyncs it, renames
+ * it over the value and fsyncs the directory: it returns once the value is
+ * durable, and a crash leaves the old value or the new one.  Directories
+ * are made as needed and removed once a remove or rename empties them.
+ * Writes never leave the root: they act only inside directories opened
+ * beneath it, on names, without following a final symlink.
+ */
+int kv_dir_open_rw(const char *root, struct kv_store **out);
 
 /* --- pack (backend_pack.c): the crunch image, format in docs/kv.md --- */
 

@@ -300,6 +300,33 @@ test_kv_rw(void **state)
 	compose_manifest_free(m);
 	free(errs);
 
+	/* A directory behind KV_RW is served read-write; --kv_rw leaves
+	 * it alone, loudly. */
+	{
+		static const char y3[] =
+			"name: kv\n"
+			"app: {sources: [a.c], start: s, devices: {a: KV_RW, b: KV_RO}}\n"
+			"devices:\n"
+			"  a: {impl: kvd, store: dir, path: data}\n"
+			"  b: {impl: kvd, store: dir, path: files}\n";
+
+		errs = load(y3, strlen(y3), &m, &rc);
+		assert_int_equal(rc, 0);
+		a = kvd_argv(m, &c, "a");
+		assert_string_equal(a, "/b/kvd serve --store dir --rw --path=/p/data");
+		free(a);
+		a = kvd_argv(m, &c, "b");
+		assert_string_equal(a, "/b/kvd serve --store dir --path=/p/files");
+		free(a);
+		c.kv_rw = "sealed";
+		a = kvd_argv(m, &c, "a");
+		assert_non_null(strstr(a, "compose.yaml:4:3: error: device 'a' is store: dir; --kv_rw sealed does not apply to it\n"));
+		free(a);
+		c.kv_rw = NULL;
+		compose_manifest_free(m);
+		free(errs);
+	}
+
 	/* Without b and c, --kv_rw sealed applies to a. */
 	{
 		static const char y2[] =
@@ -380,7 +407,7 @@ static const struct bad bads[] = {
 	  "4:13", "device 't' is TIME but impl kvd serves KV_RO and KV_RW", "served by impl: clockd" },
 	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RW}}\n"
 	  "devices:\n  db: {impl: kvd, store: tar, path: p}\n",
-	  "4:26", "KV_RW but store tar is read-only", "sqlite or store: sealed" },
+	  "4:26", "KV_RW but store tar is read-only", "sqlite, sealed or dir" },
 	/* key_file: sealed, and sqlite (for --kv_rw sealed) only */
 	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RO}}\n"
 	  "devices:\n  db: {impl: kvd, store: dir, path: p, key_file: k}\n",

@@ -31,7 +31,7 @@ static char tree[128];
 static unsigned char big[BIG_LEN];
 static char long_key[200];
 
-enum which { W_DIR, W_PACK, W_USTAR, W_PAX, W_SQLITE, W_SEALED };
+enum which { W_DIR, W_DIR_RW, W_PACK, W_USTAR, W_PAX, W_SQLITE, W_SEALED };
 
 struct sut {
 	enum which w;
@@ -171,6 +171,14 @@ sut_setup(void **state)
 	switch (u->w) {
 	case W_DIR:
 		assert_int_equal(kv_dir_open(tree, &u->s), 0);
+		break;
+	case W_DIR_RW:
+		/* A copy, times kept: the writes must not touch the
+		 * fixture the other stores are made from. */
+		snprintf(path, sizeof(path), "%s/tree-rw", tmp);
+		assert_int_equal(run("rm -rf '%s' && cp -a '%s' '%s'", path,
+				     tree, path), 0);
+		assert_int_equal(kv_dir_open_rw(path, &u->s), 0);
 		break;
 	case W_PACK:
 		snprintf(path, sizeof(path), "%s/img.pack", tmp);
@@ -619,7 +627,8 @@ test_conformance(void **state)
 		check_ro(u->s);
 }
 
-static struct sut s_dir = { .w = W_DIR }, s_pack = { .w = W_PACK },
+static struct sut s_dir = { .w = W_DIR }, s_dir_rw = { .w = W_DIR_RW },
+	s_pack = { .w = W_PACK },
 	s_ustar = { .w = W_USTAR }, s_pax = { .w = W_PAX },
 	s_sqlite = { .w = W_SQLITE }, s_sealed = { .w = W_SEALED };
 
@@ -629,6 +638,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate_setup_teardown(test_conformance,
 			sut_setup, sut_teardown, &s_dir),
+		cmocka_unit_test_prestate_setup_teardown(test_conformance,
+			sut_setup, sut_teardown, &s_dir_rw),
 		cmocka_unit_test_prestate_setup_teardown(test_conformance,
 			sut_setup, sut_teardown, &s_pack),
 		cmocka_unit_test_prestate_setup_teardown(test_conformance,
