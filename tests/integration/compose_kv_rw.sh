@@ -56,12 +56,12 @@ for rw in sqlite sealed dir; do
 	KVLOG_COUNT=$N "$C" -f "$F" up --no-color >out 2>err &
 	up=$!
 	for k in 1 2 3; do
+		# Each kill waits for the app to be connected to this kvd.
+		for _ in $(seq 200); do grep -q "generation=$k " out && break; sleep 0.05; done
 		wait_acks out $((k * N / 5)) || fail "$rw: writer stalled before kill $k: $(tail -3 err)"
 		sleep "0.0$((RANDOM % 10))"
 		pid=$(kvd_pid) || fail "$rw: no kvd to kill"
 		kill -9 $pid
-		# The next kill waits for the restarted kvd.
-		for _ in $(seq 100); do p2=$(kvd_pid) && [ "$p2" != "$pid" ] && break; sleep 0.05; done
 	done
 	wait $up || fail "$rw: up exited $? after the kills: $(tail -5 err)"
 	grep -qx "kvlog | kvlog: write $N values" out || fail "$rw: writer did not finish: $(tail -3 out)"
