@@ -13,6 +13,7 @@ compose_context_free(struct compose_context *c)
 {
 	free(c->net);
 	free(c->kv_ro);
+	free(c->kv_rw);
 	for (size_t i = 0; i < c->n_keys; i++)
 		free(c->keys[i]);
 	free(c->keys);
@@ -69,6 +70,10 @@ compose_context_load(const char *file, struct compose_context *c, FILE *err)
 			free(c->kv_ro);
 			if (!(c->kv_ro = strdup(v)))
 				rc = -ENOMEM;
+		} else if (!strcmp(line, "kv_rw")) {
+			free(c->kv_rw);
+			if (!(c->kv_rw = strdup(v)))
+				rc = -ENOMEM;
 		} else if (!strncmp(line, "key.", 4)) {
 			size_t n = strlen(line + 4) + strlen(v) + 2;
 			char *kv = malloc(n);
@@ -116,6 +121,8 @@ compose_context_save(const char *file, const struct compose_context *c)
 		fprintf(f, "net=%s\n", c->net);
 	if (c->kv_ro)
 		fprintf(f, "kv_ro=%s\n", c->kv_ro);
+	if (c->kv_rw)
+		fprintf(f, "kv_rw=%s\n", c->kv_rw);
 	for (size_t i = 0; i < c->n_keys; i++)
 		fprintf(f, "key.%s\n", c->keys[i]);
 	if (fflush(f) || ferror(f))
@@ -276,14 +283,13 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		return 0;
 	case COMPOSE_IMPL_KVD: {
 		enum compose_kv_store st = d->u.kvd.store;
-		const char *sn;
-
-		if (d->sig == COMPOSE_SIG_KV_RO && c->kv_ro)
-			sn = c->kv_ro;
-		else
-			sn = compose_kv_store_name(st);
+		const char *sn = compose_kv_store_of(d, c);
 		if ((rc = push(s, "serve")) || (rc = push(s, "--store")) ||
 		    (rc = push(s, "%s", sn)))
+			return rc;
+		/* A directory behind a KV_RW device is served read-write. */
+		if (d->sig == COMPOSE_SIG_KV_RW && !strcmp(sn, "dir") &&
+		    (rc = push(s, "--rw")))
 			return rc;
 		if (!strcmp(sn, "pack"))
 			/* configure packed the directory into _build. */
@@ -297,7 +303,8 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 				  proj, d->u.kvd.path);
 		if (rc)
 			return rc;
-		if (d->u.kvd.key_file &&
+		/* A sqlite device's key_file is for --kv_rw sealed only. */
+		if (d->u.kvd.key_file && !strcmp(sn, "sealed") &&
 		    (rc = push(s, d->u.kvd.key_file[0] == '/' ?
 			       "--key-file=%s%s" : "--key-file=%s/%s",
 			       d->u.kvd.key_file[0] == '/' ? "" : proj,
@@ -380,6 +387,8 @@ compose_plan_make(const struct compose_manifest *m,
 	int rc = -ENOMEM;
 
 	memset(p, 0, sizeof(*p));
+	if (compose_context_check(m, c, err))
+		return -EINVAL;
 	p->svcs = calloc(m->n_services, sizeof(*p->svcs));
 	p->devs = calloc(m->n_devices, sizeof(*p->devs));
 	svc_of_dev = calloc(m->n_devices + 1, sizeof(*svc_of_dev));
@@ -490,4 +499,60 @@ compose_plan_dot(const struct compose_manifest *m,
 	}
 	fputs("}\n", out);
 	return ferror(out) ? -EIO : 0;
+}
+
+/* Only the app's own KV_RW devices follow --kv_rw: a sqlite device under a
+ * sealed one stays what its sealed device needs. */
+static bool
+kv_rw_applies(const struct compose_device *d, const struct compose_context *c)
+{
+	return c->kv_rw && d->impl == COMPOSE_IMPL_KVD &&
+	       d->sig == COMPOSE_SIG_KV_RW && d->app_uses;
+}
+
+const char *
+compose_kv_store_of(const struct compose_device *d,
+		    const struct compose_context *c)
+{
+	if (d->sig == COMPOSE_SIG_KV_RO && c->kv_ro)
+		return c->kv_ro;
+	if (kv_rw_applies(d, c))
+		return c->kv_rw;
+	return compose_kv_store_name(d->u.kvd.store);
+}
+
+int
+compose_context_check(const struct compose_manifest *m,
+		      const struct compose_context *c, FILE *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const struct compose_device *d = &m->devices[i];
+
+		if (!kv_rw_applies(d, c))
+			continue;
+		if (d->u.kvd.store == COMPOSE_KV_DIR) {
+			fprintf(err, "%s:%u:%u: error: device '%s' is store: dir; --kv_rw %s does not apply to it\n"
+				"  hint: --kv_rw switches devices stored as sqlite or sealed; a directory is chosen in the manifest\n",
+				m->file, d->mark.line, d->mark.col, d->name,
+				c->kv_rw);
+			rc = -EINVAL;
+		} else if (!strcmp(c->kv_rw, "sqlite") &&
+			   d->u.kvd.store == COMPOSE_KV_SEALED) {
+			fprintf(err, "%s:%u:%u: error: device '%s' is store: sealed; --kv_rw sqlite would keep its values in clear\n"
+				"  hint: configure with --kv_rw sealed, or change the manifest\n",
+				m->file, d->mark.line, d->mark.col, d->name);
+			rc = -EINVAL;
+		} else if (!strcmp(c->kv_rw, "sealed") &&
+			   d->u.kvd.store == COMPOSE_KV_SQLITE &&
+			   !d->u.kvd.key_file) {
+			fprintf(err, "%s:%u:%u: error: device '%s' has no key_file; --kv_rw sealed needs one\n"
+				"  hint: add key_file: FILE (32 secret bytes, mode 0600), as in key_file: %s.key\n",
+				m->file, d->mark.line, d->mark.col, d->name,
+				d->name);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
 }
