@@ -394,6 +394,18 @@ ring_listener_accept(struct ring_listener *l, ring_authorize_fn *authorize,
 	return -EAGAIN;
 }
 
+int
+ring_listener_peer(struct ring_listener *l, uint16_t domid,
+		   const char *device, struct ring_peer **out)
+{
+	/* Dev mode: a peer only ever comes with its link. */
+	(void)l;
+	(void)domid;
+	(void)device;
+	(void)out;
+	return -EAGAIN;
+}
+
 void
 ring_listener_close(struct ring_listener *l)
 {
