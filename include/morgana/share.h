@@ -258,6 +258,28 @@ int ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
 		      const void *src, uint32_t len);
 
 /*
+ * Several grant copies in one go (one GNTTABOP_copy hypercall batch on
+ * Xen, where each call is a system call and a hypercall).  Each op copies
+ * len bytes between buf (ours, borrowed for the call) and the peer's page
+ * ref at off: towards the peer if to_peer, from it otherwise.  Every op
+ * is tried; its status is set to what ring_peer_copy_from/copy_to would
+ * return for it.  Returns 0 if all succeeded, else the first failing op's
+ * status (-EINVAL, -EPERM, -ESRCH: the peer domain is gone), or -errno
+ * if the batch could not be issued at all (statuses then undefined).
+ * n = 0 is fine.  Never blocks.
+ */
+struct ring_copy {
+	void *buf;
+	uint32_t ref;
+	uint16_t off;
+	uint16_t len;
+	bool to_peer;
+	int status;
+};
+int ring_peer_copy_batch(struct ring_peer *p, struct ring_copy *ops,
+			 unsigned n);
+
+/*
  * Bind the peer's event channel `port` (xenevtchn bind_interdomain).
  * Returns 0, -EAGAIN if that port has not arrived on the link yet (call
  * ring_peer_process first), -ENOENT if the peer has no such port (port 0,

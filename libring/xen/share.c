@@ -403,6 +403,58 @@ ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
 	return copy_status(seg.status);
 }
 
+#define COPY_BATCH 64u
+
+int
+ring_peer_copy_batch(struct ring_peer *p, struct ring_copy *ops, unsigned n)
+{
+	xengnttab_grant_copy_segment_t seg[COPY_BATCH];
+	int first = 0;
+
+	for (unsigned base = 0; base < n; base += COPY_BATCH) {
+		unsigned m = n - base < COPY_BATCH ? n - base : COPY_BATCH;
+		unsigned k = 0, idx[COPY_BATCH];
+
+		for (unsigned i = 0; i < m; i++) {
+			struct ring_copy *o = &ops[base + i];
+			xengnttab_grant_copy_segment_t *g = &seg[k];
+
+			if (o->off > RING_PAGE_SIZE ||
+			    o->len > RING_PAGE_SIZE - o->off) {
+				o->status = -EINVAL;
+				continue;
+			}
+			o->status = 0;
+			if (o->len == 0)
+				continue;
+			memset(g, 0, sizeof(*g));
+			if (o->to_peer) {
+				g->source.virt = o->buf;
+				g->dest.foreign.ref = o->ref;
+				g->dest.foreign.offset = o->off;
+				g->dest.foreign.domid = p->domid;
+				g->flags = GNTCOPY_dest_gref;
+			} else {
+				g->source.foreign.ref = o->ref;
+				g->source.foreign.offset = o->off;
+				g->source.foreign.domid = p->domid;
+				g->dest.virt = o->buf;
+				g->flags = GNTCOPY_source_gref;
+			}
+			g->len = o->len;
+			idx[k++] = base + i;
+		}
+		if (k > 0 && xengnttab_grant_copy(p->xgt, k, seg) < 0)
+			return -errno;
+		for (unsigned j = 0; j < k; j++)
+			ops[idx[j]].status = copy_status(seg[j].status);
+		for (unsigned i = 0; i < m; i++)
+			if (ops[base + i].status < 0 && first == 0)
+				first = ops[base + i].status;
+	}
+	return first;
+}
+
 int
 ring_peer_bind(struct ring_peer *p, uint32_t port, struct ring_evtchn **out)
 {

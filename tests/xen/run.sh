@@ -37,6 +37,7 @@ for sc in "${scenarios[@]}"; do
   cp tests/xen/lib.sh "$out/dom0/lab/lib.sh"
   cp "$src/dom0-test" "$out/dom0/lab/dom0-test"
   [ -f "$src/domu-run" ] && cp "$src/domu-run" "$out/domu/lab/domu-run"
+  [ -n "${XEN_LAB_EXTRA:-}" ] && for f in $XEN_LAB_EXTRA; do touch "$out/dom0/lab/$f"; done
   [ -f "$src/no-kernel-netback" ] && touch "$out/dom0/lab/no-kernel-netback"
   for r in dom0 domu; do echo "$MB" >"$out/$r/lab/bulk-mb"; echo "$BMB" >"$out/$r/lab/bench-mb"; done
   cp "$BUILD/xen/bin/netd" "$out/dom0/lab/bin/"
