@@ -300,7 +300,8 @@ front_try_connect(struct ring_xb_front *fe)
 	pid = 0;
 	snprintf(p, sizeof(p), "/local/domain/%u/pid", fe->be_domid);
 	if (link != NULL &&
-	    (rc = ring_store_read_uint(st, RING_XBT_NULL, p, &pid)) < 0)
+	    (rc = ring_store_read_uint(st, RING_XBT_NULL, p, &pid)) < 0 &&
+	    rc != -ENOENT)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		if ((rc = ring_store_tx_start(st, &tx)) < 0)

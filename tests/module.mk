@@ -28,3 +28,10 @@ fuzz-build: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LIBS)
+
+# The netif test frontend over libring's Xen transport, for the Xen lab's
+# guests (tests/xen/): our frontend, and the hostile one, on real grants.
+$(BUILD)/xen/tests/lib/net_responder: $(BUILD)/tests/lib/net_responder.o $(LIBRING_XEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS)
+TEST_BINS += $(BUILD)/xen/tests/lib/net_responder

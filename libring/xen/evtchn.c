@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <xenevtchn.h>
 
@@ -127,22 +128,24 @@ ring_evtchn_fd(const struct ring_evtchn *ev)
 int
 ring_evtchn_consume(struct ring_evtchn *ev)
 {
-	int got = 0;
+	evtchn_port_t ports[16];
+	ssize_t n;
 
-	/* Drain: only our one port is bound to this handle. */
-	for (;;) {
-		xenevtchn_port_or_error_t p = xenevtchn_pending(ev->xce);
-
-		if (p < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -errno;
-		}
-		got = 1;
-		if (xenevtchn_unmask(ev->xce, (evtchn_port_t)p) < 0)
-			return -errno;
-	}
-	return got;
+	/*
+	 * What xenevtchn_pending/unmask do, a batch at a time: the device
+	 * reads out pending ports (masking them) and unmasks the ports
+	 * written to it.  Only our one port is bound to this handle, so one
+	 * read drains it; each system call is dear in a PV dom0.
+	 */
+	n = read(xenevtchn_fd(ev->xce), ports, sizeof(ports));
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	n -= n % (ssize_t)sizeof(ports[0]);
+	if (write(xenevtchn_fd(ev->xce), ports, (size_t)n) < 0)
+		return -errno;
+	return 1;
 }
 
 int
