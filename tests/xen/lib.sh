@@ -40,11 +40,3 @@ CFG
 domid_of() { xl domid "$1" 2>/dev/null; }
 # mibps BYTES SECONDS
 mibps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.2f", b / 1048576 / s }'; }
-# running PATTERN: a live process whose command line starts with PATTERN
-# (busybox has no pgrep; a zombie's cmdline is empty, so it does not count).
-running() {
-  for f in /proc/[0-9]*/cmdline; do
-    tr '\0' ' ' <"$f" 2>/dev/null | grep -q "^$1" && return 0
-  done
-  return 1
-}
