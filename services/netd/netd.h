@@ -147,8 +147,11 @@ void netd_vif_fini(struct netd_vif *v);
 
 /*
  * Take up to budget tx packets, answer every slot, hand good frames to
- * sink.  Returns the number of packets handled (>= 0), or -EPROTO for a
- * fatal violation (v->fail_why says which; disconnect the frontend).
+ * sink.  With g->copy_batch, packets already copied when the sink ran out
+ * of room wait in v (their slots unanswered) and go first on the next
+ * call.  Returns the number of packets taken off the ring (>= 0), or
+ * -EPROTO for a fatal violation (v->fail_why says which; disconnect the
+ * frontend).
  * Sets v->need_notify when the frontend wants a notify.
  */
 int netd_vif_tx(struct netd_vif *v, unsigned budget,
