@@ -299,9 +299,11 @@ front_try_connect(struct ring_xb_front *fe)
 		goto fail;
 	pid = 0;
 	snprintf(p, sizeof(p), "/local/domain/%u/pid", fe->be_domid);
+	/* On Xen a domU may not even read dom0's directory; the transport
+	 * then has no use for a pid anyway. */
 	if (link != NULL &&
 	    (rc = ring_store_read_uint(st, RING_XBT_NULL, p, &pid)) < 0 &&
-	    rc != -ENOENT)
+	    rc != -ENOENT && rc != -EACCES)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		if ((rc = ring_store_tx_start(st, &tx)) < 0)
