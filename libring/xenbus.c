@@ -334,6 +334,13 @@ front_try_connect(struct ring_xb_front *fe)
 		goto fail_setup;
 	free(link);
 	front_set_state(fe, RING_XB_INITIALISED);
+	/* netif: Linux netback ignores Initialised and connects only when
+	 * the frontend says Connected (Linux netfront skips Initialised), so
+	 * say it now.  Our own state stays Initialised until the backend is
+	 * Connected; our backends treat both alike. */
+	if (strcmp(fe->type, "vif") == 0)
+		(void)write_state(st, RING_XBT_NULL, fe->fe_path,
+				  RING_XB_CONNECTED);
 	return 0;
 fail_setup:
 	if (fe->share != NULL)
