@@ -43,3 +43,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(LIBS)
 -include $(wildcard $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d $(BUILD)/fuzzobj/*/*/*.d)
+
+# The netif test frontend over libring's Xen transport, for the Xen lab's
+# guests (tests/xen/): our frontend, and the hostile one, on real grants.
+$(BUILD)/xen/tests/lib/net_responder: $(BUILD)/tests/lib/net_responder.o $(LIBRING_XEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS)
+TEST_BINS += $(BUILD)/xen/tests/lib/net_responder

@@ -67,6 +67,12 @@ gcopy_to(void *arg, uint32_t gref, uint32_t off, const void *src,
 	return ring_peer_copy_to(arg, gref, off, src, len);
 }
 
+static int
+gcopy_batch(void *arg, struct ring_copy *ops, unsigned n)
+{
+	return ring_peer_copy_batch(arg, ops, n);
+}
+
 static void
 vif_output(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 {
@@ -157,7 +163,7 @@ be_connect(void *arg, struct ring_xb_back_dev *dev, struct ring_peer *peer,
 	   struct ring_store *st, const char *fe_path)
 {
 	unsigned long txr, rxr, port, rxcopy = 0, rxnotify = 0, sg = 0;
-	struct netd_gops g = { gcopy_from, gcopy_to, peer };
+	struct netd_gops g = { gcopy_from, gcopy_to, peer, gcopy_batch };
 	char bp[256], *macs = NULL;
 	void *txp, *rxp;
 	struct nvif *n;
@@ -313,9 +319,11 @@ vif_fail(struct nvif *n)
 	snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u/state",
 		 ring_xb_back_dev_frontend_id(n->dev),
 		 ring_xb_back_dev_devid(n->dev));
-	if (ring_peer_process(n->peer) == -EPIPE ||
-	    (ring_store_read_uint(g_st, RING_XBT_NULL, p, &state) == 0 &&
-	     state >= RING_XB_CLOSING)) {
+	int rc = ring_store_read_uint(g_st, RING_XBT_NULL, p, &state);
+
+	/* On Xen a destroyed guest's directory is simply removed. */
+	if (ring_peer_process(n->peer) == -EPIPE || rc == -ENOENT ||
+	    (rc == 0 && state >= RING_XB_CLOSING)) {
 		n->closing = true;
 		return;
 	}
@@ -430,6 +438,8 @@ main(int argc, char **argv)
 	struct netd_xdp_opts xo = { .sz = sizeof(xo) };
 	const char *svc = getenv("MORGANA_SERVICE");
 	unsigned age = 300, spin = RING_SPIN_DEFAULT, iter = 0;
+	uint64_t last_xb = 0;
+	bool xbdue = true;
 	char lbuf[PATH_MAX];
 	struct ring_xb_back *be;
 	int c, rc;
@@ -564,10 +574,20 @@ main(int argc, char **argv)
 			if (t >= 0 && t < to)
 				to = t;
 			poll(fds, nfd + nx, to);
+			xbdue |= t == 0;
 		}
-		if (ring_xenbus_dispatch(xb) == -EPIPE) {
-			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
-			break;
+		/* The handshake re-reads device states from the store on
+		 * every dispatch: only when its fds or its timer ask, or once
+		 * a second (on Xen each read is a round trip to xenstored). */
+		for (unsigned i = 0; i < nfd; i++)
+			xbdue |= fds[i].revents != 0;
+		if (xbdue || netd_now_ns() - last_xb > 1000000000ull) {
+			xbdue = false;
+			last_xb = netd_now_ns();
+			if (ring_xenbus_dispatch(xb) == -EPIPE) {
+				ring_log(RING_LOG_ERR, "msg=\"store gone\"");
+				break;
+			}
 		}
 		for (struct nvif *n = vifs; n != NULL; n = n->next)
 			ring_evtchn_consume(n->ev);

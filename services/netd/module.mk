@@ -43,3 +43,10 @@ $(BUILD)/bin/netd: $(BUILD)/services/netd/main.o $(NETD_LIB) $(LIBRING)
 SERVICE_LIBS    += $(NETD_LIB)
 ALL_BINS        += $(NETD_LIB) $(BUILD)/bin/netd
 FUZZ_EXTRA_SRCS += services/netd/netif.c
+
+# netd for deploy mode: the same daemon over libring's Xen transport, a
+# userspace netback for real domUs (docs/deploy.md).
+$(BUILD)/xen/bin/netd: $(BUILD)/services/netd/main.o $(NETD_LIB) $(LIBRING_XEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS) -lbpf
+ALL_BINS += $(BUILD)/xen/bin/netd

@@ -28,13 +28,26 @@
  * In the daemon these are ring_peer_copy_from/copy_to; tests supply their
  * own over local pages.
  */
+struct ring_copy;
 struct netd_gops {
 	int (*copy_from)(void *arg, uint32_t gref, uint32_t off, void *dst,
 			 uint32_t len);
 	int (*copy_to)(void *arg, uint32_t gref, uint32_t off,
 		       const void *src, uint32_t len);
 	void *arg;
+	/*
+	 * Optional: many copies at once (ring_peer_copy_batch's contract).
+	 * When set, netd_vif_tx and netd_vif_rx_flush gather the copies of
+	 * up to NETD_BATCH packets into one call: on Xen each call is a
+	 * system call plus a hypercall.
+	 */
+	int (*copy_batch)(void *arg, struct ring_copy *ops, unsigned n);
 };
+
+/* Packets whose grant copies go in one batch (copy_batch set). */
+#define NETD_BATCH 32u
+/* Staging for a tx batch: room for a largest frame after the others. */
+#define NETD_TX_STAGE (NETD_FRAME_MAX + NETD_BATCH * 2048u)
 
 enum netd_tx_verdict {
 	NETD_TX_OK = 0,		/* frame copied into buf */
@@ -104,6 +117,7 @@ struct netd_vif {
 	uint64_t full_since_ns;	/* rx queue full since (0: not full) */
 	uint64_t tx_frames, tx_dropped, rx_frames, rx_dropped;
 	const char *fail_why;	/* set when a call returns -EPROTO */
+	struct netd_batch *batch;	/* copy_batch set: staging, else NULL */
 	uint8_t buf[NETD_FRAME_MAX];
 };
 
@@ -122,17 +136,23 @@ struct netd_vif_sink {
 
 /*
  * Attach to the frontend's two ring pages (mapped by the caller, writable).
- * v is caller-allocated.  Returns 0 or -EPROTO/-EINVAL from ring attach.
+ * v is caller-allocated.  With g->copy_batch, also allocates the batch
+ * staging (freed by netd_vif_fini).  Returns 0, -ENOMEM, or
+ * -EPROTO/-EINVAL from ring attach.
  */
 int netd_vif_init(struct netd_vif *v, void *tx_page, void *rx_page,
 		  const struct netd_gops *g, bool sg);
-/* Free the queued frames.  The ring pages stay the caller's. */
+/* Free the queued frames and the batch staging.  The ring pages stay
+ * the caller's. */
 void netd_vif_fini(struct netd_vif *v);
 
 /*
  * Take up to budget tx packets, answer every slot, hand good frames to
- * sink.  Returns the number of packets handled (>= 0), or -EPROTO for a
- * fatal violation (v->fail_why says which; disconnect the frontend).
+ * sink.  With g->copy_batch, packets already copied when the sink ran out
+ * of room wait in v (their slots unanswered) and go first on the next
+ * call.  Returns the number of packets taken off the ring (>= 0), or
+ * -EPROTO for a fatal violation (v->fail_why says which; disconnect the
+ * frontend).
  * Sets v->need_notify when the frontend wants a notify.
  */
 int netd_vif_tx(struct netd_vif *v, unsigned budget,
