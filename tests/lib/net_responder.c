@@ -63,7 +63,8 @@
 #define TXN 64			/* tx buffer pages (read-only grants) */
 #define SMALLN (TXN * 4)	/* blast: 1 KiB buffers over the same pages */
 #define SMALL_ID 0x8000u
-#define RXN 128			/* rx buffer pages */
+#define RXN 224			/* rx buffer pages (as appkit: what the default
+				 * 256-page grant arena leaves after the rings) */
 #define ETHERTYPE_TEST 0x88b5
 
 static double
