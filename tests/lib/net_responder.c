@@ -352,14 +352,17 @@ drain(struct nfront *f)
 	return n;
 }
 
-/* Wait for events up to ms (0: just poll). */
+/* Wait for events up to ms (0: just poll).  The handshake driver is
+ * dispatched only when one of its fds is ready or a retry is due: each
+ * dispatch is a store round trip, which would otherwise wake the store
+ * server on every ring notification. */
 static int
 wait_ev(struct ring_xenbus *xb, struct nfront *f, int ms)
 {
-	struct pollfd p = { .fd = f->ev ? ring_evtchn_fd(f->ev) : -1,
-			    .events = POLLIN };
-	bool more = false;
-	int rc;
+	struct pollfd p[65];
+	bool more = false, store = false;
+	int rc, n, t = ring_xenbus_timeout_ms(xb);
+	unsigned m;
 
 	/* Both rings are armed: no short-circuit. */
 	if (f->up) {
@@ -368,11 +371,24 @@ wait_ev(struct ring_xenbus *xb, struct nfront *f, int ms)
 
 		more = a || b;
 	}
-	rc = ring_xenbus_poll(xb, &p, 1, more ? 0 : ms);
-
+	n = ring_xenbus_pollfds(xb, p, 64);
+	m = n > 64 ? 64 : (unsigned)n;
+	p[m] = (struct pollfd){ .fd = f->ev ? ring_evtchn_fd(f->ev) : -1,
+				.events = POLLIN };
+	if (more)
+		ms = 0;
+	if (t >= 0 && t < ms)
+		ms = t;
+	if (poll(p, m + 1, ms) < 0)
+		return 0;
+	for (unsigned i = 0; i < m; i++)
+		store |= p[i].revents != 0;
+	if ((store || n > 64 || (t >= 0 && t <= ms)) &&
+	    (rc = ring_xenbus_dispatch(xb)) < 0)
+		return rc == -EPIPE ? -1 : 0;
 	if (f->ev)
 		ring_evtchn_consume(f->ev);
-	return rc == -EPIPE ? -1 : 0;
+	return 0;
 }
 
 /* ================= responder: ARP + ICMP echo with IPv4 fragments ===== */
