@@ -587,6 +587,10 @@ front_mac(unsigned k, uint8_t m[6])
 }
 
 static uint32_t s_size;		/* fixed frame size, 0: varied */
+/* Payload byte i of frame seq is (uint8_t)(seq + i): it starts at
+ * s_pat[(seq + i) & 255], so filling and checking are a memcpy and a
+ * memcmp (a byte loop was most of a frontend's time at 1514 bytes). */
+static uint8_t s_pat[256 + 1514];
 static double s_t0, s_t1;
 
 static uint32_t
@@ -623,11 +627,11 @@ stream_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 				 " got=%" PRIu64 " len=%u", s_recv, seq, len);
 			return -1;
 		}
-		for (uint32_t i = 24; i < len; i++)
-			if (fr[i] != (uint8_t)(seq + i)) {
-				ring_log(RING_LOG_ERR, "msg=\"payload corrupt\" seq=%" PRIu64, seq);
-				return -1;
-			}
+		if (len > 24 &&
+		    memcmp(fr + 24, s_pat + ((seq + 24) & 255), len - 24) != 0) {
+			ring_log(RING_LOG_ERR, "msg=\"payload corrupt\" seq=%" PRIu64, seq);
+			return -1;
+		}
 		s_recv++;
 	}
 	return 0;
@@ -662,8 +666,8 @@ stream_fill(struct nfront *f)
 		fr[14] = 2;
 		fr[15] = (uint8_t)s_idx;
 		memcpy(fr + 16, &s_sent, 8);
-		for (uint32_t i = 24; i < len; i++)
-			fr[i] = (uint8_t)(s_sent + i);
+		if (len > 24)
+			memcpy(fr + 24, s_pat + ((s_sent + 24) & 255), len - 24);
 		if (send_frame(f, fr, len) < 0)
 			break;
 		s_sent++;
@@ -849,6 +853,8 @@ run_front(const char *mode, const char *ready_file)
 		f.on_frame = sink_frame;
 	} else if (strcmp(mode, "stream") == 0) {
 		f.on_frame = stream_frame;
+		for (unsigned i = 0; i < sizeof(s_pat); i++)
+			s_pat[i] = (uint8_t)i;
 		front_mac(s_idx ^ 1, s_peer_mac);
 	} else {
 		f.hostile = mode;
