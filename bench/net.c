@@ -345,10 +345,10 @@ main(int argc, char **argv)
 	}
 	if (only != NULL && strcmp(only, "vswitch") != 0)
 		return 0;
-	r = harness("--scenario stream --fronts 2 --frames 1000000 --size 60");
+	r = harness("--scenario stream --fronts 2 --frames 3000000 --size 60");
 	if (r > 0)
 		printf("BENCH vswitch_pps %.0f frames/s\n", r);
-	r = harness("--scenario stream --fronts 2 --frames 300000 --size 1514");
+	r = harness("--scenario stream --fronts 2 --frames 1000000 --size 1514");
 	if (r > 0)
 		printf("BENCH vswitch_gbps_1500 %.2f Gbit/s\n", r * 1514 * 8 / 1e9);
 	return 0;
