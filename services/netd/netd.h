@@ -219,8 +219,10 @@ int netd_tap_fd(const struct netd_tap *t);
 /* Port ops for netd_sw_add_port (arg: the tap). */
 extern const struct netd_port_ops netd_tap_port_ops;
 /*
- * Reap completions: frames read go into sw at port; reads are re-armed;
- * queued writes are submitted.  Returns frames read, or -errno.
+ * Reap completions: frames read go into sw at port; reads are re-armed
+ * only while netd_sw_room(sw, port) (otherwise frames wait in the tun
+ * queue, and the next call re-arms them); queued writes are submitted.
+ * Returns frames read, or -errno.  Does not block.
  */
 int netd_tap_run(struct netd_tap *t, struct netd_sw *sw, int port,
 		 uint64_t now_ns);

@@ -1097,7 +1097,7 @@ usage(FILE *out)
 "usage: net_responder --netd PATH --scenario ping|stream|hostile|blast|sink [options]\n"
 "A TEST netif frontend and mini toolstack for netd (see the file header).\n"
 "  --netd PATH        the netd binary\n"
-"  --tap NAME         (ping) tap for netd --backend tap\n"
+"  --tap NAME         (ping, blast, sink) tap for netd --backend tap\n"
 "  --xdp IFNAME       (ping, sink) netd --backend xdp --ifname IFNAME\n"
 "  --netd-arg ARG     one more argument for netd (repeatable, 8 at most)\n"
 "  --ip A.B.C.D       (ping) the responder's address\n"
