@@ -32,7 +32,8 @@
  *   --scenario sink    as ping, but the frontend only counts the frames
  *                      of EtherType 0x88b5 it receives; on SIGTERM it
  *                      prints "rate: sink R frames/s received" (R from
- *                      its first to its last such frame).
+ *                      its first to its last such frame), then "marked:
+ *                      M" (those whose payload starts with 0x5a).
  * Exit status 0 iff the scenario succeeded.
  */
 #include <errno.h>
@@ -575,6 +576,7 @@ responder_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 static unsigned s_idx, s_nfronts;
 static uint64_t s_frames, s_sent, s_recv;
 static uint32_t s_seen, s_acked;
+static uint64_t s_marked;	/* sink: frames whose payload starts 0x5a */
 static uint8_t s_peer_mac[6];
 static bool s_streaming;
 
@@ -720,6 +722,8 @@ sink_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 	s_t1 = now_s();
 	if (s_recv++ == 0)
 		s_t0 = s_t1;
+	if (len > NET_ETH_HLEN && fr[NET_ETH_HLEN] == 0x5a)
+		s_marked++;
 	return 0;
 }
 
@@ -969,6 +973,8 @@ run_front(const char *mode, const char *ready_file)
 		printf("rate: sink %.0f frames/s received (%" PRIu64 " frames)\n",
 		       s_recv > 1 && s_t1 > s_t0 ? (double)(s_recv - 1) / (s_t1 - s_t0) : 0.0,
 		       s_recv);
+	if (f.on_frame == sink_frame)
+		printf("marked: %" PRIu64 "\n", s_marked);
 	if (f.on_frame == blast_frame && s_t1 > s_t0)
 		printf("rate: blast %.0f frames/s sent\n",
 		       (double)s_sent / (s_t1 - s_t0));
