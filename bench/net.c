@@ -6,6 +6,15 @@
  *   appkit_tap_tx_pps  the same from an appkit application (ak_net_write,
  *                      tests/lib/net_akblast), with the ratios to
  *                      tap_raw_pps on a comment line
+ *   tap_inject_raw_pps baseline of the receive side: a packet socket
+ *                      (AF_PACKET, sendmmsg) sending 64-byte frames out
+ *                      of a tap that nobody reads (the tun driver drops
+ *                      them), for 2 s
+ *   tap_inject_pps     the same packet socket meanwhile feeding netd: the
+ *                      offered load of the next figure
+ *   netd_tap_rx_pps    tap -> netd (tap backend) -> a counting test
+ *                      frontend (net_responder --scenario sink), frames/s
+ *                      received; a comment line gives sent/received
  *   vswitch_pps        frontend <-> vswitch <-> frontend, 60 B frames,
  *                      both directions summed
  *   vswitch_gbps_1500  the same with 1514-byte frames, in Gbit/s
@@ -13,17 +22,21 @@
  * the privilege for it they are skipped with a comment line.  Uses
  * $BUILD/bin/netd and $BUILD/tests/lib/net_responder next to this binary.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +102,153 @@ tap_open(const char *name)
 	return fd;
 }
 
+/* Send 64-byte frames of EtherType 0x88b5 out of ifname (so into the
+ * tap's reader) for secs with a packet socket; return frames/s sent
+ * (-errno if the socket cannot be had), the count in *sent. */
+static double
+inject(const char *ifname, double secs, long *sent)
+{
+	enum { BATCH = 64 };
+	unsigned char fr[64] = { 0x02, 0, 0x5e, 0x10, 0, 0x01, 0x02, 0, 0, 0,
+				 0, 0x77, 0x88, 0xb5 };
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET };
+	struct mmsghdr mm[BATCH];
+	struct iovec iov = { fr, sizeof(fr) };
+	double t0, t1;
+	long n = 0;
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	*sent = 0;
+	if (s < 0)
+		return -errno;
+	sa.sll_ifindex = (int)if_nametoindex(ifname);
+	sa.sll_protocol = htons(0x88b5);
+	if (sa.sll_ifindex == 0 ||
+	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(s);
+		return -errno;
+	}
+	memset(mm, 0, sizeof(mm));
+	for (int i = 0; i < BATCH; i++) {
+		mm[i].msg_hdr.msg_iov = &iov;
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	t0 = now_s();
+	do {
+		int r = sendmmsg(s, mm, BATCH, 0);
+
+		if (r > 0)
+			n += r;
+		t1 = now_s();
+	} while (t1 - t0 < secs);
+	close(s);
+	*sent = n;
+	return (double)n / (t1 - t0);
+}
+
+/*
+ * netd on tap `name` with a counting frontend (the sink: the frontend's
+ * MAC is 02:00:5e:10:00:01, the destination of the injected frames);
+ * inject for 2 s, then read the sink's rate.  Returns 0 with *inj and *rx
+ * set, or -errno.
+ */
+static int
+tap_rx(const char *name, double *inj, double *rx)
+{
+	char ready[] = "/tmp/netrx-ready.XXXXXX", line[256];
+	long sent = 0, got = 0;
+	int p[2], st, fd;
+	double t0;
+	pid_t pid;
+	FILE *f;
+
+	*inj = *rx = -1;
+	if ((fd = mkstemp(ready)) < 0)
+		return -errno;
+	close(fd);
+	unlink(ready);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(p[1], 1);
+		dup2(null, 2);
+		execl(resp, resp, "--netd", netd, "--scenario", "sink", "--tap",
+		      name, "--ready-file", ready, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -errno;
+	}
+	t0 = now_s();
+	while (access(ready, F_OK) != 0) {
+		if (now_s() - t0 > 10 || waitpid(pid, &st, WNOHANG) == pid) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			close(p[0]);
+			return -EIO;
+		}
+		usleep(20000);
+	}
+	unlink(ready);
+	*inj = inject(name, 2.0, &sent);
+	usleep(300000);			/* let the queues drain */
+	kill(pid, SIGTERM);
+	if ((f = fdopen(p[0], "r")) == NULL) {
+		close(p[0]);
+		waitpid(pid, &st, 0);
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		double r;
+
+		if (sscanf(line, "rate: sink %lf frames/s received (%ld", &r,
+			   &got) >= 1)
+			*rx = r;
+	}
+	printf("# tap rx: %ld frames sent, %ld received (%.1f%%)\n", sent, got,
+	       sent > 0 ? 100.0 * (double)got / (double)sent : 0.0);
+	fclose(f);
+	waitpid(pid, &st, 0);
+	return *rx > 0 && *inj > 0 ? 0 : -EIO;
+}
+
+static void
+tap_rx_benches(void)
+{
+	double raw, inj, rx;
+	long n;
+	int fd;
+
+	/* The baseline: the same injector, a tap held open by nobody
+	 * reading (the frames die in the tun driver). */
+	if ((fd = tap_open("brx0")) < 0) {
+		printf("# skip tap rx benches: no tun (%s)\n", strerror(-fd));
+		return;
+	}
+	raw = inject("brx0", 2.0, &n);
+	close(fd);
+	if (raw < 0) {
+		printf("# skip tap rx benches: no packet socket (%s)\n",
+		       strerror((int)-raw));
+		return;
+	}
+	printf("BENCH tap_inject_raw_pps %.0f frames/s\n", raw);
+	fflush(stdout);
+	if (tap_rx("brx1", &inj, &rx) < 0) {
+		printf("# netd_tap_rx_pps: harness failed\n");
+		return;
+	}
+	printf("BENCH tap_inject_pps %.0f frames/s\n", inj);
+	printf("BENCH netd_tap_rx_pps %.0f frames/s\n", rx);
+	printf("# ratio: netd_tap_rx / tap_inject %.2f, / tap_inject_raw %.2f\n",
+	       rx / inj, rx / raw);
+	fflush(stdout);
+}
+
 static void
 tap_benches(void)
 {
@@ -137,11 +297,16 @@ tap_benches(void)
 		printf("# appkit_tap_tx_pps: harness failed\n");
 	printf("# ratio to tap_raw_pps: netd_tap_tx %.2f appkit_tap_tx %.2f\n",
 	       r > 0 ? r / raw : 0, ak > 0 ? ak / raw : 0);
+	fflush(stdout);
+	tap_rx_benches();
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	/* `net rx` runs only the receive benches, `net vswitch` only the
+	 * switch ones (for profiling); no argument runs everything. */
+	const char *only = argc > 1 ? argv[1] : NULL;
 	char self[PATH_MAX], *d;
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	double r;
@@ -163,16 +328,27 @@ main(void)
 	}
 	fflush(stdout);
 	/* The namespace is the child's alone. */
-	if ((pid = fork()) == 0) {
-		tap_benches();
-		fflush(stdout);
-		_exit(0);
+	if (only == NULL || strcmp(only, "vswitch") != 0) {
+		if ((pid = fork()) == 0) {
+			if (only != NULL && strcmp(only, "rx") == 0) {
+				if (unshare(CLONE_NEWNET) == 0)
+					tap_rx_benches();
+				else
+					printf("# skip: no network namespace\n");
+			} else {
+				tap_benches();
+			}
+			fflush(stdout);
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
 	}
-	waitpid(pid, NULL, 0);
-	r = harness("--scenario stream --fronts 2 --frames 1000000 --size 60");
+	if (only != NULL && strcmp(only, "vswitch") != 0)
+		return 0;
+	r = harness("--scenario stream --fronts 2 --frames 3000000 --size 60");
 	if (r > 0)
 		printf("BENCH vswitch_pps %.0f frames/s\n", r);
-	r = harness("--scenario stream --fronts 2 --frames 300000 --size 1514");
+	r = harness("--scenario stream --fronts 2 --frames 1000000 --size 1514");
 	if (r > 0)
 		printf("BENCH vswitch_gbps_1500 %.2f Gbit/s\n", r * 1514 * 8 / 1e9);
 	return 0;

@@ -98,6 +98,8 @@ uint16_t net_csum(const void *data, size_t len, uint32_t sum);
 /* ---------------- a connected vif ---------------- */
 
 #define NETD_RXQ_MAX 512	/* frames queued for one frontend */
+#define NETD_RXQ_SLOT 2048	/* a queued frame up to this (with its
+				 * header) sits in the vif's pool */
 
 struct netd_frame {
 	uint32_t len;
@@ -114,6 +116,9 @@ struct netd_vif {
 	bool need_notify;	/* a push asked for a notify: caller sends it */
 	struct netd_frame *rxq[NETD_RXQ_MAX];
 	unsigned rxq_head, rxq_n;
+	uint8_t *rxpool;	/* NETD_RXQ_MAX * NETD_RXQ_SLOT: queue
+				 * position i uses slot i, so small frames
+				 * cost no allocation */
 	uint64_t full_since_ns;	/* rx queue full since (0: not full) */
 	uint64_t tx_frames, tx_dropped, rx_frames, rx_dropped;
 	const char *fail_why;	/* set when a call returns -EPROTO */
@@ -136,14 +141,14 @@ struct netd_vif_sink {
 
 /*
  * Attach to the frontend's two ring pages (mapped by the caller, writable).
- * v is caller-allocated.  With g->copy_batch, also allocates the batch
- * staging (freed by netd_vif_fini).  Returns 0, -ENOMEM, or
- * -EPROTO/-EINVAL from ring attach.
+ * v is caller-allocated; on success it owns a receive pool and, with
+ * g->copy_batch, the batch staging, which netd_vif_fini frees.  Returns 0,
+ * -EPROTO/-EINVAL from ring attach, or -ENOMEM.
  */
 int netd_vif_init(struct netd_vif *v, void *tx_page, void *rx_page,
 		  const struct netd_gops *g, bool sg);
-/* Free the queued frames and the batch staging.  The ring pages stay
- * the caller's. */
+/* Free the queued frames, the pool and the batch staging.  The ring pages
+ * stay the caller's. */
 void netd_vif_fini(struct netd_vif *v);
 
 /*
@@ -231,8 +236,10 @@ int netd_tap_fd(const struct netd_tap *t);
 /* Port ops for netd_sw_add_port (arg: the tap). */
 extern const struct netd_port_ops netd_tap_port_ops;
 /*
- * Reap completions: frames read go into sw at port; reads are re-armed;
- * queued writes are submitted.  Returns frames read, or -errno.
+ * Reap completions: frames read go into sw at port; reads are re-armed
+ * only while netd_sw_room(sw, port) (otherwise frames wait in the tun
+ * queue, and the next call re-arms them); queued writes are submitted.
+ * Returns frames read, or -errno.  Does not block.
  */
 int netd_tap_run(struct netd_tap *t, struct netd_sw *sw, int port,
 		 uint64_t now_ns);

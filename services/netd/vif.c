@@ -44,24 +44,48 @@ netd_vif_init(struct netd_vif *v, void *tx_page, void *rx_page,
 	if ((rc = net_tx_back_attach(&v->tx, tx_page, NET_PAGE_SIZE)) < 0 ||
 	    (rc = net_rx_back_attach(&v->rx, rx_page, NET_PAGE_SIZE)) < 0)
 		return rc;
+	/* Pages are touched only as the queue grows into them. */
+	if ((v->rxpool = malloc((size_t)NETD_RXQ_MAX * NETD_RXQ_SLOT)) == NULL)
+		return -ENOMEM;
 	v->g = *g;
 	v->sg = sg;
 	if (g->copy_batch != NULL &&
-	    (v->batch = malloc(sizeof(*v->batch))) == NULL)
+	    (v->batch = malloc(sizeof(*v->batch))) == NULL) {
+		free(v->rxpool);
+		v->rxpool = NULL;
 		return -ENOMEM;
+	}
 	return 0;
+}
+
+static bool
+in_pool(const struct netd_vif *v, const struct netd_frame *f)
+{
+	const uint8_t *p = (const uint8_t *)f;
+
+	return p >= v->rxpool &&
+	       p < v->rxpool + (size_t)NETD_RXQ_MAX * NETD_RXQ_SLOT;
+}
+
+static void
+frame_free(struct netd_vif *v, struct netd_frame *f)
+{
+	if (!in_pool(v, f))
+		free(f);
 }
 
 void
 netd_vif_fini(struct netd_vif *v)
 {
 	while (v->rxq_n > 0) {
-		free(v->rxq[v->rxq_head]);
+		frame_free(v, v->rxq[v->rxq_head]);
 		v->rxq_head = (v->rxq_head + 1) % NETD_RXQ_MAX;
 		v->rxq_n--;
 	}
 	free(v->batch);
 	v->batch = NULL;
+	free(v->rxpool);
+	v->rxpool = NULL;
 }
 
 static int
@@ -330,6 +354,7 @@ int
 netd_vif_rx_queue(struct netd_vif *v, const uint8_t *frame, uint32_t len,
 		  uint16_t rxflags)
 {
+	unsigned pos = (v->rxq_head + v->rxq_n) % NETD_RXQ_MAX;
 	struct netd_frame *f;
 
 	if (!v->sg && len > NET_PAGE_SIZE) {
@@ -342,14 +367,16 @@ netd_vif_rx_queue(struct netd_vif *v, const uint8_t *frame, uint32_t len,
 		v->rx_dropped++;
 		return -ENOBUFS;
 	}
-	if ((f = malloc(sizeof(*f) + len)) == NULL) {
+	if (sizeof(*f) + len <= NETD_RXQ_SLOT)
+		f = (struct netd_frame *)(v->rxpool + (size_t)pos * NETD_RXQ_SLOT);
+	else if ((f = malloc(sizeof(*f) + len)) == NULL) {
 		v->rx_dropped++;
 		return -ENOBUFS;
 	}
 	f->len = len;
 	f->rxflags = rxflags;
 	memcpy(f->data, frame, len);
-	v->rxq[(v->rxq_head + v->rxq_n) % NETD_RXQ_MAX] = f;
+	v->rxq[pos] = f;
 	if (++v->rxq_n == NETD_RXQ_MAX && v->full_since_ns == 0)
 		v->full_since_ns = netd_now_ns();
 	return 0;
@@ -415,7 +442,7 @@ rx_batched(struct netd_vif *v)
 		for (unsigned i = 0; i < nops; i++)
 			net_rx_back_put(&v->rx, &b->rsp[i]);
 		for (unsigned i = 0; i < nf; i++) {
-			free(v->rxq[v->rxq_head]);
+			frame_free(v, v->rxq[v->rxq_head]);
 			v->rxq_head = (v->rxq_head + 1) % NETD_RXQ_MAX;
 		}
 		v->rxq_n -= nf;
@@ -476,7 +503,7 @@ netd_vif_rx_flush(struct netd_vif *v)
 			net_rx_back_put(&v->rx, &r);
 			off += chunk;
 		}
-		free(f);
+		frame_free(v, f);
 		v->rxq_head = (v->rxq_head + 1) % NETD_RXQ_MAX;
 		v->rxq_n--;
 		v->full_since_ns = 0;
