@@ -167,7 +167,9 @@ unmap_ring(struct tfront *f, struct tsock *s)
 	if (s->intf != NULL)
 		ring_peer_unmap(f->peer, s->intf_ref);
 	s->intf = NULL;
-	ring_evtchn_close(s->ev);
+	/* Unbound, not closed: the frontend may reuse its channel (and
+	 * its granted pages) for its next socket. */
+	ring_peer_unbind(f->peer, s->ev);
 	s->ev = NULL;
 }
 
