@@ -2,7 +2,7 @@
  * examples/www/http.c - HTTP/1.1 request parsing and response heads
  * (RFC 9110/9112, the Date format of RFC 7231, ranges of RFC 7233).
  */
-#include "examples/www/http.h"
+#include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
