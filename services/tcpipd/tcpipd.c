@@ -678,7 +678,13 @@ serve_cmds(struct tfront *f)
 			handle(f, &q);
 			n++;
 		}
-		if (n >= 64 || f->failed || !ring_back_final_check(&f->ring))
+		if (n >= 64) {
+			/* More may be queued, with req_event not re-armed:
+			 * serve again on the next pass without waiting. */
+			f->evrevents = POLLIN;
+			break;
+		}
+		if (f->failed || !ring_back_final_check(&f->ring))
 			break;
 	}
 }
