@@ -447,6 +447,8 @@ compose_plan_make(const struct compose_manifest *m,
 
 		s->name = ms->name;
 		s->is_app = ms->is_app;
+		s->deps = ms->deps;
+		s->n_deps = ms->n_deps;
 		s->domid = (uint16_t)(i + 1);
 		if (ms->is_app) {
 			app = i;

@@ -57,7 +57,7 @@ struct sup {
 	struct ring_store_server *srv;
 	struct compose_state *db;
 	struct svc *svcs;
-	size_t n, cur;			/* next service to start */
+	size_t n;
 	int sfd, report_fd;
 	bool up, stopping;
 	int rc;				/* exit status once stopping */
@@ -517,21 +517,35 @@ step(struct sup *s)
 			next = v->deadline_ms;
 	}
 	if (!s->up) {
-		while (s->cur < s->n && s->svcs[s->cur].st == S_READY)
-			s->cur++;
-		if (s->cur == s->n) {
-			s->up = true;
-			say(s, "everything is up");
-			report(s, "READY");
-		} else if (s->svcs[s->cur].st == S_CREATED) {
-			int rc = start_svc(s, &s->svcs[s->cur]);
+		bool all = true;
 
-			if (rc < 0) {
-				fail_up(s, &s->svcs[s->cur], "could not start: %s",
+		/* Everything whose dependencies are READY starts now, in
+		 * plan order: independent daemons start together, and the
+		 * app (which depends on all its devices) last. */
+		for (size_t i = 0; i < s->n; i++) {
+			struct svc *v = &s->svcs[i];
+			bool deps_ready = true;
+			int rc;
+
+			if (v->st != S_READY)
+				all = false;
+			if (v->st != S_CREATED)
+				continue;
+			for (size_t d = 0; d < v->ps->n_deps; d++)
+				if (s->svcs[v->ps->deps[d]].st != S_READY)
+					deps_ready = false;
+			if (!deps_ready)
+				continue;
+			if ((rc = start_svc(s, v)) < 0) {
+				fail_up(s, v, "could not start: %s",
 					strerror(-rc));
 				return 0;
 			}
-			return 0;
+		}
+		if (all) {
+			s->up = true;
+			say(s, "everything is up");
+			report(s, "READY");
 		}
 	}
 	return (int)(next - t > 0 ? next - t : 0);
