@@ -17,6 +17,7 @@ www_cleanup() {
 	[ -n "${WWW_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap www_cleanup EXIT
+trap "exit 1" INT TERM
 cp -r examples/www "$tmp/www"
 cd "$tmp/www" || fail "cd"
 rm -rf _build .morgana
