@@ -10,7 +10,8 @@
  *     when tcpipd goes away (a restart) the listener dies with
  *     -ECONNRESET / -ENOTCONN, and the loop here listens again once
  *     the STACK device has reconnected;
- *   - files, tmpl: the site's content sources, 1:1 onto ak_kv;
+ *   - files, tmpl: the site's content sources, onto ak_kv's size,
+ *     last_modified and get/get_partial, behind a small cache;
  *   - clock: the Date header.
  *
  * A connection must finish a request every WWW_IDLE_S seconds (the
@@ -45,7 +46,7 @@ struct www {
 	struct www_site *site;
 	struct ak_sockaddr at;
 	uint64_t idle_ns;
-	unsigned conns;		/* open connections, for the status line */
+	unsigned conns;		/* open connections, for the logs */
 	uint64_t served;	/* connections so far */
 };
 
@@ -438,8 +439,8 @@ serve(struct www *w)
 			return 1;
 		}
 		ring_log(RING_LOG_WARN,
-			 "msg=\"listener lost; listening again\" err=\"%s\"",
-			 ak_strerror(rc));
+			 "msg=\"listener lost; listening again\" err=\"%s\" open=%u served=%" PRIu64,
+			 ak_strerror(rc), w->conns, w->served);
 		ak_status(w->app, "stack reconnecting");
 	}
 }
