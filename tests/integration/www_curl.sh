@@ -2,7 +2,8 @@
 # examples/www through compose (--net=socket --kv_ro=dir, as make up), with
 # curl: the home page rendered with the `title` key, HEAD, Range, 416,
 # If-Modified-Since -> 304, keep-alive (two URLs, one connection), Date
-# from the clock, 404/400/301, and a missing `keys` store stopping up.
+# from the clock, 404/400/301, a missing `keys` store stopping up, and the
+# manifest's default (tmpl packed: configure without flags).
 set -u
 . tests/integration/_www_lib.sh
 fails=0
@@ -51,6 +52,13 @@ mv keys keys.away
 rc=$?
 check "no keys: up fails" 1 "$([ $rc -ne 0 ] && echo 1 || echo 0)"
 mv keys.away keys
+www_down
+# The manifest's own choice (tmpl packed at configure time) serves too.
+"$C" configure >/dev/null 2>&1 && "$C" build >/dev/null 2>&1 || fail "configure (pack)"
+check "tmpl.pack made"   1   "$([ -s _build/tmpl.pack ] && echo 1 || echo 0)"
+www_up
+check "pack: home"       1   "$(curl -s "$U/" | grep -c '<title>Morgana</title>')"
+check "pack: wrapped"    1   "$(curl -s "$U/about.html" | grep -c '<footer>/about.html</footer>')"
 www_down
 [ $fails -eq 0 ] || { tail -20 "$RUN/logs/www.log"; exit 1; }
 echo "all ok"
