@@ -7,7 +7,8 @@
 #   nginx_rps, www_socket_rps (and their ratio), nginx_p99_ms,
 #   www_socket_p99_ms, up_to_first_response_ms (compose up until the first
 #   200 from curl), rss_kib_total (VmRSS of every process of the system,
-#   supervisor included, while wrk runs), image_bytes_www (the stripped
+#   supervisor included, while wrk runs; pss_kib_total the same in PSS),
+#   image_bytes_www (the stripped
 #   app binary).
 set -u
 BUILD=${BUILD:-build}
@@ -106,16 +107,20 @@ sys_pids() {
 	sup=$(sqlite3 .morgana/run/state.db "select value from meta where key='supervisor_pid'" 2>/dev/null)
 	echo "$sup $("$C" ps 2>/dev/null | awk 'NR > 1 { print $3 }')"
 }
+# "rss pss": RSS counts shared pages (libc's ~1.3 MiB) once per process;
+# PSS shares them out, so its sum is what the system really holds.
 rss_total() {
-	local t=0 r
+	local t=0 u=0 r
 	for p in $(sys_pids); do
 		r=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
 		t=$((t + ${r:-0}))
+		r=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		u=$((u + ${r:-0}))
 	done
-	echo "$t"
+	echo "$t $u"
 }
 
-nr=() np=() wr=() wp=() rss=() errs=0
+nr=() np=() wr=() wp=() rss=() pss=() errs=0
 for _ in $(seq "$REPS"); do
 	read -r r p e < <(run_wrk "http://127.0.0.1:$NPORT/")
 	nr+=("$r"); np+=("$p")
@@ -123,7 +128,9 @@ for _ in $(seq "$REPS"); do
 	rp=$!
 	read -r r p e < <(run_wrk "$U")
 	wait "$rp"
-	wr+=("$r"); wp+=("$p"); rss+=("$(cat "$tmp/rss")")
+	wr+=("$r"); wp+=("$p")
+	read -r r p <"$tmp/rss"
+	rss+=("$r"); pss+=("$p")
 	errs=$((errs + e))
 done
 [ "$errs" -eq 0 ] || echo "bench/http: warning: wrk reported socket errors against www" >&2
@@ -137,5 +144,6 @@ echo "BENCH nginx_p99_ms $(printf '%s\n' "${np[@]}" | median) ms"
 echo "BENCH www_socket_p99_ms $(printf '%s\n' "${wp[@]}" | median) ms"
 echo "BENCH up_to_first_response_ms $(printf '%s\n' "${ups[@]}" | median | awk '{printf "%.1f", $1/1000}') ms"
 echo "BENCH rss_kib_total $(printf '%s\n' "${rss[@]}" | median) KiB"
+echo "BENCH pss_kib_total $(printf '%s\n' "${pss[@]}" | median) KiB"
 echo "BENCH image_bytes_www $(stat -c %s "$tmp/www.stripped") bytes"
 echo "BENCH page_bytes $size bytes"
