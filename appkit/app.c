@@ -32,6 +32,7 @@ struct dev {
 	struct ak_clock_front *clock;	/* ring mode */
 	struct ak_kv_front *kvf;	/* ring mode, KV_RO/KV_RW */
 	struct ak_stack_front *stack;	/* ring mode */
+	struct ak_net_front *net;	/* ring mode */
 	struct ak_time *time;		/* in-process mode */
 	struct ak_pclock *pclock;
 	struct ak_mclock *mclock;
@@ -477,9 +478,9 @@ ak_stack(struct ak_app *app, const char *name)
 struct ak_net *
 ak_net(struct ak_app *app, const char *name)
 {
-	(void)app;
-	(void)name;
-	return NULL;
+	struct dev *d = find_dev(app, name, AK_SIG_NET);
+
+	return d && d->net ? ak_net_front_net(d->net) : NULL;
 }
 
 struct ak_loop *
@@ -614,10 +615,16 @@ open_ring(struct ak_app *app, struct dev *d)
 			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
 				d->d->name, ak_strerror(rc));
 		return rc;
+	case AK_SIG_NET:
+		rc = ak_net_front_open(app->loop, app->xb, devid, &d->net);
+		if (rc < 0)
+			fprintf(stderr, "%s: device '%s': %s\n", app->desc->name,
+				d->d->name, ak_strerror(rc));
+		return rc;
 	default:
-		fprintf(stderr, "%s: device '%s': no %s frontend yet\n",
-			app->desc->name, d->d->name, sig_names[d->d->sig]);
-		return -ENOSYS;
+		fprintf(stderr, "%s: device '%s': unknown signature %d\n",
+			app->desc->name, d->d->name, (int)d->d->sig);
+		return -EINVAL;
 	}
 }
 
@@ -629,7 +636,8 @@ all_ready(struct ak_app *app)
 		     !ak_clock_front_ready(app->devs[i].clock)) ||
 		    (app->devs[i].kvf && !ak_kv_front_ready(app->devs[i].kvf)) ||
 		    (app->devs[i].stack &&
-		     !ak_stack_front_ready(app->devs[i].stack)))
+		     !ak_stack_front_ready(app->devs[i].stack)) ||
+		    (app->devs[i].net && !ak_net_front_ready(app->devs[i].net)))
 			return false;
 	return true;
 }
@@ -662,6 +670,7 @@ app_free(struct ak_app *app)
 		ak_clock_front_close(d->clock);
 		ak_kv_front_close(d->kvf);
 		ak_stack_front_close(d->stack);
+		ak_net_front_close(d->net);
 		ak_time_free(d->time);
 		ak_pclock_free(d->pclock);
 		ak_mclock_free(d->mclock);

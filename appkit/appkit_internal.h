@@ -72,6 +72,47 @@ int ak_kv__check_answer(const struct kv_response *r,
 int ak_kv__parse_list(const unsigned char *d, uint64_t len, uint32_t count,
 		      struct ak_kv_entry **e, size_t *cnt, size_t *cap);
 
+/*
+ * The vif device frontend (appkit/net_ring.c): the NET signature over
+ * netif to netd, device vif/<devid> of this domain.  Ready once
+ * Connected; the ak_net handle belongs to the frontend.
+ */
+struct ak_net_front;
+int ak_net_front_open(struct ak_loop *l, struct ring_xenbus *xb,
+		      unsigned devid, struct ak_net_front **out);
+bool ak_net_front_ready(const struct ak_net_front *f);
+struct ak_net *ak_net_front_net(struct ak_net_front *f);
+void ak_net_front_close(struct ak_net_front *f);
+/*
+ * The NET frontend's parse of netd's rx answers, pure for fuzzing.  Each
+ * answer (a private copy), taken from the ring slot where page posted_id
+ * was posted, advances the reassembly state *a and says in *st what to
+ * copy: st->len bytes at st->off of that page to st->at of the frame
+ * (st->off + st->len <= 4096, st->at + st->len <= AK_NET_FRAME_MAX), and
+ * whether the frame ends here and is good (then a->len is its length).
+ * A bad fragment (error status, crossing its page, frame too long, an
+ * extra-info slot we never asked for) drops only its frame.  Returns 0,
+ * or -EPROTO with *why for what must end the connection: an answer in
+ * another request's slot, a chain over AK_NET_RX_SLOTS_MAX data slots or
+ * more than 4 extra-info slots.
+ */
+#define AK_NET_FRAME_MAX 65535u
+#define AK_NET_RX_SLOTS_MAX 19u		/* XEN_NETIF_NR_SLOTS_MIN + 1 */
+struct net_rx_response;
+struct ak_net_rx_asm {
+	uint32_t len;		/* frame bytes so far */
+	unsigned nslots;	/* its data slots */
+	unsigned nextra;	/* its extra-info slots */
+	bool in_frame, extra_next, more_after_extra, bad;
+};
+struct ak_net_rx_step {
+	uint32_t off, len, at;
+	bool end, deliver;
+};
+int ak_net__rx_step(struct ak_net_rx_asm *a, const struct net_rx_response *r,
+		    uint16_t posted_id, struct ak_net_rx_step *st,
+		    const char **why);
+
 struct ak_xb_glue;
 int ak_xb_glue_open(struct ak_loop *l, struct ring_xenbus *xb,
 		    struct ak_xb_glue **out);

@@ -560,3 +560,13 @@ ak_net_disconnect(struct ak_net *n)
 	n->down = true;
 	return n->ops->disconnect(n->dev);
 }
+
+int
+ak_net_stats(struct ak_net *n, struct ak_net_stats *out)
+{
+	if (n == NULL || out == NULL)
+		return -EINVAL;
+	if (n->ops->stats == NULL)
+		return -ENOTSUP;
+	return n->ops->stats(n->dev, out);
+}

@@ -2,12 +2,17 @@
  * appkit/stack_ring.c - the "pvcalls" device frontend: the STACK
  * signature (ak_stack.h) over Xen PV Calls to tcpipd (docs/pvcalls.md).
  *
- * TCP on IPv4 only.  Every call blocks the calling task (ak_waiter): a
- * command waits for its response, matched by req_id (ACCEPT answers come
- * late and out of order); recv/send wait on the socket's data-ring event
- * channel.  Sockets do not survive a tcpipd restart: on teardown every
- * waiter is woken with -ECONNRESET and every socket of the old connection
- * answers -ECONNRESET from then on (its grants died with the share).
+ * TCP and UDP on IPv4.  UDP is feature-x-dgram: SOCKET(SOCK_DGRAM), then
+ * X_RING gives the socket its data ring (order AK_PVC_DGRAM_ORDER, so
+ * that the largest datagram fits), and each datagram is one record
+ * (struct pvc_dgram_hdr + payload) on `out` or `in`.
+ *
+ * Every call blocks the calling task (ak_waiter): a command waits for its
+ * response, matched by req_id (ACCEPT answers come late and out of
+ * order); recv/send wait on the socket's data-ring event channel.
+ * Sockets do not survive a tcpipd restart: on teardown every waiter is
+ * woken with -ECONNRESET and every socket of the old connection answers
+ * -ECONNRESET from then on (its grants died with the share).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +32,8 @@
 #include "morgana/xenbus.h"
 
 #define AK_PVC_ORDER 2u			/* 8 KiB each way per socket */
-#define AK_PVC_NPAGES (1u << AK_PVC_ORDER)
+#define AK_PVC_DGRAM_ORDER 5u		/* 64 KiB each way: one PVC_DGRAM_MAX */
+#define AK_PVC_NPAGES (1u << AK_PVC_DGRAM_ORDER)	/* the larger of the two */
 #define AK_PVC_SLOTS 32u
 #define AK_PVC_LINGER_NS 10000000000ull	/* close() waits this long for `out` */
 /* Grant arena: each socket's data ring takes 1 + AK_PVC_NPAGES pages;
@@ -69,6 +75,7 @@ struct ak_stack_front {
 	struct ring_front ring;
 	bool up;
 	bool nbits;		/* feature-x-notify-bits in use */
+	bool dgram;		/* feature-x-dgram offered */
 	unsigned gen;		/* connections so far; sockets carry theirs */
 	uint32_t next_req;
 	uint64_t next_id;
@@ -84,6 +91,8 @@ struct aksk {
 	uint64_t id;
 	unsigned gen;
 	bool ring, passive;
+	bool dgram, dg_connected;	/* UDP; CONNECTed (default destination) */
+	uint32_t npages, size;	/* of the ring granted */
 	uint32_t intf_ref, refs[AK_PVC_NPAGES];
 	struct pvc_data_intf *intf;
 	uint8_t *pages[AK_PVC_NPAGES];
@@ -235,7 +244,8 @@ ring_unshare(struct aksk *k, bool keep)
 		return;
 	ak_loop_unwatch(k->evw);
 	k->evw = NULL;
-	if (keep && f->share != NULL && k->gen == f->gen &&
+	if (keep && f->share != NULL && k->gen == f->gen && !k->dgram &&
+	    k->npages == (1u << AK_PVC_ORDER) &&
 	    (sp = malloc(sizeof(*sp))) != NULL) {
 		sp->intf_ref = k->intf_ref;
 		memcpy(sp->refs, k->refs, sizeof(sp->refs));
@@ -253,7 +263,7 @@ ring_unshare(struct aksk *k, bool keep)
 	k->ev = NULL;
 	if (f->share != NULL && k->gen == f->gen) {
 		ring_share_revoke(f->share, k->intf_ref);
-		for (unsigned i = 0; i < AK_PVC_NPAGES; i++)
+		for (unsigned i = 0; i < k->npages; i++)
 			ring_share_revoke(f->share, k->refs[i]);
 	}
 	k->intf = NULL;
@@ -264,7 +274,9 @@ static int
 ring_grant(struct aksk *k)
 {
 	struct ak_stack_front *f = k->f;
-	struct pvc_spare *sp = f->spares;
+	uint32_t order = k->dgram ? AK_PVC_DGRAM_ORDER : AK_PVC_ORDER;
+	/* Spares are stream rings (order AK_PVC_ORDER) only. */
+	struct pvc_spare *sp = order == AK_PVC_ORDER ? f->spares : NULL;
 	void *p;
 	int rc;
 
@@ -276,12 +288,14 @@ ring_grant(struct aksk *k)
 		k->intf = sp->intf;
 		k->ev = sp->ev;
 		k->ring = true;
+		k->npages = 1u << order;
+		k->size = PVC_RING_SIZE(order);
 		free(sp);
 		/* As fresh as a new grant: indexes, errors, notify bits. */
 		memset(k->intf, 0, RING_PAGE_SIZE);
-		for (unsigned i = 0; i < AK_PVC_NPAGES; i++)
+		for (unsigned i = 0; i < k->npages; i++)
 			k->intf->ref[i] = k->refs[i];
-		k->intf->ring_order = AK_PVC_ORDER;
+		k->intf->ring_order = order;
 		/* A wake-up meant for the socket before. */
 		ring_evtchn_consume(k->ev);
 		if ((rc = ak_loop_watch(f->l, ring_evtchn_fd(k->ev), POLLIN,
@@ -293,13 +307,16 @@ ring_grant(struct aksk *k)
 		return rc;
 	k->intf = p;
 	k->ring = true;
-	for (unsigned i = 0; i < AK_PVC_NPAGES; i++) {
+	k->npages = 0;
+	k->size = PVC_RING_SIZE(order);
+	for (unsigned i = 0; i < (1u << order); i++) {
 		if ((rc = ring_share_grant(f->share, false, &k->refs[i], &p)) < 0)
 			goto fail;
+		k->npages++;
 		k->pages[i] = p;
 		k->intf->ref[i] = k->refs[i];
 	}
-	k->intf->ring_order = AK_PVC_ORDER;
+	k->intf->ring_order = order;
 	if ((rc = ring_share_evtchn(f->share, &k->ev)) < 0 ||
 	    (rc = ak_loop_watch(f->l, ring_evtchn_fd(k->ev), POLLIN, sk_ev, k,
 				&k->evw)) < 0)
@@ -315,7 +332,7 @@ static void
 ring_copy(struct aksk *k, uint32_t base, uint32_t idx, uint8_t *buf,
 	  uint32_t len, bool into)
 {
-	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+	uint32_t size = k->size;
 
 	while (len > 0) {
 		uint32_t pos = idx & (size - 1), off = base + pos;
@@ -382,6 +399,173 @@ sk_wait_until(struct aksk *k, uint64_t deadline_ns)
 	return rc;
 }
 
+/* ---- datagrams (feature-x-dgram) ---- */
+
+/* A new UDP socket's data ring: grant it, hand it over with X_RING.  On
+ * failure the socket is released and freed. */
+static int
+dgram_ring(struct ak_stack_front *f, struct aksk *k)
+{
+	struct pvc_req q = { .cmd = PVC_CMD_X_RING };
+	struct pvc_rsp r;
+	int rc;
+
+	k->dgram = true;
+	if ((rc = ring_grant(k)) == 0) {
+		q.u.x_ring.id = k->id;
+		q.u.x_ring.ref = k->intf_ref;
+		q.u.x_ring.evtchn = ring_evtchn_port(k->ev);
+		if ((rc = cmd(f, &q, &r)) == 0)
+			return 0;
+	}
+	if (sk_live(k)) {
+		q = (struct pvc_req){ .cmd = PVC_CMD_RELEASE };
+		q.u.release.id = k->id;
+		cmd(f, &q, &r);
+	}
+	ring_unshare(k, false);
+	sk_free(k);
+	return rc;
+}
+
+/* One datagram into `out`: waits for room for the whole record.  to NULL:
+ * the CONNECTed destination (header port 0). */
+static ssize_t
+dgram_send(struct aksk *k, const void *buf, size_t len,
+	   const struct ak_sockaddr *to)
+{
+	struct pvc_dgram_hdr h = { .len = (uint32_t)len };
+	uint32_t rec;
+
+	if (len > PVC_DGRAM_MAX)
+		return -EMSGSIZE;
+	rec = PVC_DGRAM_REC(len);
+	if (to == NULL && !k->dg_connected)
+		return -EDESTADDRREQ;
+	if (to != NULL) {
+		if (to->port == 0)
+			return -EINVAL;	/* port 0 on the wire: "connected" */
+		h.port = htons(to->port);
+		h.addr = htonl(to->addr);
+	}
+	for (;;) {
+		uint32_t prod, cons;
+		int32_t err;
+
+		if (!sk_live(k))
+			return -ECONNRESET;
+		if (!k->ring)
+			return -ENOTCONN;
+		err = __atomic_load_n(&k->intf->out_error, __ATOMIC_ACQUIRE);
+		if (err != 0)
+			return err;
+		cons = __atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE);
+		prod = k->intf->out_prod;
+		if (prod - cons > k->size)
+			return -EPROTO;
+		if (k->size - (prod - cons) >= rec) {
+			ring_copy(k, k->size, prod + (uint32_t)sizeof(h),
+				  (uint8_t *)(uintptr_t)buf, (uint32_t)len, true);
+			ring_copy(k, k->size, prod, (uint8_t *)&h, sizeof(h),
+				  true);
+			/* The record /before/ the index that publishes it. */
+			__atomic_store_n(&k->intf->out_prod, prod + rec,
+					 __ATOMIC_RELEASE);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
+				ring_evtchn_notify(k->ev);
+			return (ssize_t)len;
+		}
+		if (k->f->nbits) {
+			pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
+			if (__atomic_load_n(&k->intf->out_cons, __ATOMIC_ACQUIRE) !=
+			    cons)
+				continue;
+		}
+		if (sk_wait(k) < 0)
+			return -EDEADLK;
+	}
+}
+
+/* The next datagram from `in`: its first min(len, size) bytes into buf
+ * (the rest is dropped, as recv(2) without MSG_TRUNC does). */
+static ssize_t
+dgram_recv(struct aksk *k, void *buf, size_t len, struct ak_sockaddr *from)
+{
+	for (;;) {
+		uint32_t prod, cons, q, rec, n;
+		struct pvc_dgram_hdr h;
+		int32_t err;
+
+		if (!sk_live(k))
+			return -ECONNRESET;
+		if (!k->ring)
+			return -ENOTCONN;
+		prod = __atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE);
+		cons = k->intf->in_cons;
+		q = prod - cons;
+		if (q > k->size || q % PVC_DGRAM_ALIGN != 0)
+			return -EPROTO;
+		if (q > 0) {
+			/* tcpipd is a peer too: the header is copied once
+			 * and checked before it is believed. */
+			ring_copy(k, 0, cons, (uint8_t *)&h, sizeof(h), false);
+			if ((rec = pvc_dgram_check(&h, q, true)) == 0)
+				return -EPROTO;
+			n = len < h.len ? (uint32_t)len : h.len;
+			ring_copy(k, 0, cons + (uint32_t)sizeof(h), buf, n, false);
+			if (from != NULL)
+				*from = (struct ak_sockaddr){
+					.addr = ntohl(h.addr),
+					.port = ntohs(h.port) };
+			/* Our copy /before/ the space goes back to tcpipd. */
+			atomic_thread_fence(memory_order_seq_cst);
+			__atomic_store_n(&k->intf->in_cons, cons + rec,
+					 __ATOMIC_RELEASE);
+			if (!k->f->nbits ||
+			    pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
+				ring_evtchn_notify(k->ev);
+			return n;
+		}
+		/* Only a broken ring sets an error on a datagram socket
+		 * (records published before it are still read). */
+		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
+		if (err != 0) {
+			if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) !=
+			    prod)
+				continue;
+			return err;
+		}
+		if (k->f->nbits)
+			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
+		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||
+		    __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE) != 0)
+			continue;
+		if (sk_wait(k) < 0)
+			return -EDEADLK;
+	}
+}
+
+static ssize_t
+op_sendto(void *dev, void *sock, const void *buf, size_t len,
+	  const struct ak_sockaddr *to)
+{
+	struct aksk *k = sock;
+
+	(void)dev;
+	return k->dgram ? dgram_send(k, buf, len, to) : -EOPNOTSUPP;
+}
+
+static ssize_t
+op_recvfrom(void *dev, void *sock, void *buf, size_t len,
+	    struct ak_sockaddr *from)
+{
+	struct aksk *k = sock;
+
+	(void)dev;
+	return k->dgram ? dgram_recv(k, buf, len, from) : -EOPNOTSUPP;
+}
+
 /* ---- ak_stack_ops ---- */
 
 static int
@@ -393,17 +577,19 @@ op_socket(void *dev, enum ak_sock_type type, void **out)
 	struct aksk *k;
 	int rc;
 
-	if (type != AK_SOCK_TCP)
+	if (type != AK_SOCK_TCP && (type != AK_SOCK_UDP || !f->dgram))
 		return -EOPNOTSUPP;
 	if ((k = sk_new(f)) == NULL)
 		return -ENOMEM;
 	q.u.socket.id = k->id;
 	q.u.socket.domain = PVC_AF_INET;
-	q.u.socket.type = PVC_SOCK_STREAM;
+	q.u.socket.type = type == AK_SOCK_UDP ? PVC_SOCK_DGRAM : PVC_SOCK_STREAM;
 	if ((rc = cmd(f, &q, &r)) < 0) {
 		sk_free(k);
 		return rc;
 	}
+	if (type == AK_SOCK_UDP && (rc = dgram_ring(f, k)) < 0)
+		return rc;
 	*out = k;
 	return 0;
 }
@@ -430,6 +616,15 @@ op_connect(void *dev, void *sock, const struct ak_sockaddr *to)
 
 	if (!sk_live(k))
 		return -ECONNRESET;
+	if (k->dgram) {
+		/* A default destination: the ring is already there. */
+		q.u.connect.id = k->id;
+		put_addr(q.u.connect.addr, to);
+		q.u.connect.len = 16;
+		if ((rc = cmd(f, &q, &r)) == 0)
+			k->dg_connected = true;
+		return rc;
+	}
 	if (k->ring || k->passive)
 		return -EISCONN;
 	if ((rc = ring_grant(k)) < 0)
@@ -457,7 +652,7 @@ op_bind(void *dev, void *sock, const struct ak_sockaddr *at)
 	q.u.bind.id = k->id;
 	put_addr(q.u.bind.addr, at);
 	q.u.bind.len = 16;
-	if ((rc = cmd(dev, &q, &r)) == 0)
+	if ((rc = cmd(dev, &q, &r)) == 0 && !k->dgram)
 		k->passive = true;
 	return rc;
 }
@@ -471,6 +666,8 @@ op_listen(void *dev, void *sock, int backlog)
 
 	if (!sk_live(k))
 		return -ECONNRESET;
+	if (k->dgram)
+		return -EOPNOTSUPP;
 	q.u.listen.id = k->id;
 	q.u.listen.backlog = (uint32_t)backlog;
 	return cmd(dev, &q, &r);
@@ -487,6 +684,8 @@ op_accept(void *dev, void *sock, void **out, struct ak_sockaddr *from)
 
 	if (!sk_live(k))
 		return -ECONNRESET;
+	if (k->dgram)
+		return -EOPNOTSUPP;
 	if ((n = sk_new(f)) == NULL)
 		return -ENOMEM;
 	if ((rc = ring_grant(n)) < 0) {
@@ -515,6 +714,8 @@ op_recv(void *dev, void *sock, void *buf, size_t len)
 	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
 
 	(void)dev;
+	if (k->dgram)
+		return dgram_recv(k, buf, len, NULL);
 	if (len == 0)
 		return 0;
 	for (;;) {
@@ -543,10 +744,17 @@ op_recv(void *dev, void *sock, void *buf, size_t len)
 				ring_evtchn_notify(k->ev);
 			return n;
 		}
-		/* Errors only once `in` is drained; -ENOTCONN is EOF. */
+		/* Errors only once `in` is drained; -ENOTCONN is EOF.
+		 * tcpipd publishes its last in_prod before the error, so
+		 * in_prod read after the error is final: bytes that came
+		 * just before the EOF are read first. */
 		err = __atomic_load_n(&k->intf->in_error, __ATOMIC_ACQUIRE);
-		if (err != 0)
+		if (err != 0) {
+			if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) !=
+			    prod)
+				continue;
 			return err == -ENOTCONN ? 0 : err;
+		}
 		if (k->f->nbits)
 			pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
 		if (__atomic_load_n(&k->intf->in_prod, __ATOMIC_ACQUIRE) != prod ||
@@ -565,6 +773,8 @@ op_send(void *dev, void *sock, const void *buf, size_t len)
 	size_t done = 0;
 
 	(void)dev;
+	if (k->dgram)
+		return dgram_send(k, buf, len, NULL);
 	while (done < len) {
 		uint32_t prod, cons, room;
 		int32_t err;
@@ -611,7 +821,7 @@ static int
 op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 {
 	struct aksk *k = sock;
-	uint32_t size = PVC_RING_SIZE(AK_PVC_ORDER);
+	uint32_t size = k->size;
 
 	(void)dev;
 	if (k->passive)
@@ -702,6 +912,8 @@ static const struct ak_stack_ops stack_ops = {
 	.accept = op_accept,
 	.recv = op_recv,
 	.send = op_send,
+	.sendto = op_sendto,
+	.recvfrom = op_recvfrom,
 	.poll = op_poll,
 	.release = op_release,
 };
@@ -752,6 +964,7 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	pvc_front_init(&f->ring, page, RING_PAGE_SIZE);
 	f->share = share;
 	f->nbits = backend_offers(st, fe_path, "feature-x-notify-bits");
+	f->dgram = backend_offers(st, fe_path, "feature-x-dgram");
 	if (f->nbits &&
 	    (rc = write_key(st, tx, fe_path, "x-notify-bits", 1)) < 0)
 		return rc;

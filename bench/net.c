@@ -3,6 +3,9 @@
  *   tap_raw_pps        baseline: a bare loop write(2)ing 64-byte frames
  *                      into a tap (no netd)
  *   netd_tap_tx_pps    test frontend -> netd (tap backend) -> tap, 64 B
+ *   appkit_tap_tx_pps  the same from an appkit application (ak_net_write,
+ *                      tests/lib/net_akblast), with the ratios to
+ *                      tap_raw_pps on a comment line
  *   vswitch_pps        frontend <-> vswitch <-> frontend, 60 B frames,
  *                      both directions summed
  *   vswitch_gbps_1500  the same with 1514-byte frames, in Gbit/s
@@ -25,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char netd[PATH_MAX + 32], resp[PATH_MAX + 32];
+static char netd[PATH_MAX + 32], resp[PATH_MAX + 32], akblast[PATH_MAX + 32];
 
 static double
 now_s(void)
@@ -91,7 +94,7 @@ tap_benches(void)
 {
 	unsigned char fr[64] = { 0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 1,
 				 0x88, 0xb5 };
-	double t0, t1, r;
+	double t0, t1, r, raw, ak;
 	long n = 0;
 	int fd;
 
@@ -112,13 +115,28 @@ tap_benches(void)
 		t1 = now_s();
 	} while (t1 - t0 < 2.0);
 	close(fd);
-	printf("BENCH tap_raw_pps %.0f frames/s\n", (double)n / (t1 - t0));
+	raw = (double)n / (t1 - t0);
+	printf("BENCH tap_raw_pps %.0f frames/s\n", raw);
 	fflush(stdout);
 	r = harness("--scenario blast --tap btap0 --frames 1000000 --size 64");
 	if (r > 0)
 		printf("BENCH netd_tap_tx_pps %.0f frames/s\n", r);
 	else
 		printf("# netd_tap_tx_pps: harness failed\n");
+	fflush(stdout);
+	{
+		char a[PATH_MAX + 96];
+
+		snprintf(a, sizeof(a), "--scenario blast --tap btap1 --frames 1000000 --size 64 --front %s",
+			 akblast);
+		ak = access(akblast, X_OK) == 0 ? harness(a) : -1;
+	}
+	if (ak > 0)
+		printf("BENCH appkit_tap_tx_pps %.0f frames/s\n", ak);
+	else
+		printf("# appkit_tap_tx_pps: harness failed\n");
+	printf("# ratio to tap_raw_pps: netd_tap_tx %.2f appkit_tap_tx %.2f\n",
+	       r > 0 ? r / raw : 0, ak > 0 ? ak / raw : 0);
 }
 
 int
@@ -138,6 +156,7 @@ main(void)
 		*d = '\0';			/* BUILD */
 	snprintf(netd, sizeof(netd), "%s/bin/netd", self);
 	snprintf(resp, sizeof(resp), "%s/tests/lib/net_responder", self);
+	snprintf(akblast, sizeof(akblast), "%s/tests/lib/net_akblast", self);
 	if (access(netd, X_OK) < 0 || access(resp, X_OK) < 0) {
 		printf("# skip: build netd and tests/lib/net_responder first\n");
 		return 0;

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,17 +19,23 @@
 
 const char compose_configure_help[] =
 "Usage: compose configure [--target unix|xen] [--net socket|direct]\n"
-"                         [--kv_ro dir|pack|tar] [--KEY=VALUE...]\n"
+"                         [--kv_ro dir|pack|tar] [--kv_rw sqlite|sealed]\n"
+"                         [--KEY=VALUE...]\n"
 "\n"
 "Generate the wiring into _build/: main.c (the application's description\n"
 "for appkit and main()), keys.h (a typed accessor per key), Makefile, and\n"
-"context (these choices, reused by build and up).  KV_RO devices stored\n"
-"as pack are packed into _build/DEVICE.pack.  Then prints the next command.\n"
+"context (these choices, reused by build and up).  A KV_RO device served\n"
+"as pack is packed into _build/DEVICE.pack; a directory served as tar is\n"
+"archived into _build/DEVICE.tar.  Then prints the next command.\n"
 "\n"
 "Options:\n"
 "  -t, --target T       unix (the only target that runs today) or xen\n"
 "      --net N          every tcpipd device: socket (host sockets) or direct\n"
 "      --kv_ro S        every KV_RO kvd device: dir, pack or tar\n"
+"      --kv_rw S        every KV_RW kvd device of the app: sqlite, or sealed\n"
+"                       (encrypted with the device's key_file, over its\n"
+"                       database); refused for a device stored as dir, and\n"
+"                       sqlite for one stored as sealed\n"
 "      --KEY=VALUE      bake configure-stage key KEY (checked against its type)\n"
 "  -h, --help           show this help\n";
 
@@ -52,7 +59,9 @@ const char compose_up_help[] =
 "SIGINT/SIGTERM, stopping everything in reverse order.  Services are\n"
 "restarted under their restart policy with exponential backoff, at most 5\n"
 "starts in 10 s.  If anything fails while starting, everything is stopped\n"
-"and the run state removed.\n"
+"and the run state removed.  A sqlite device without a path keeps its\n"
+"database in .morgana/state/, created here and kept between runs (as is\n"
+"the directory of a KV_RW device stored as dir).\n"
 "\n"
 "Options:\n"
 "  -d, --detach          supervise in the background (logs in the run dir)\n"
@@ -263,6 +272,13 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 			}
 			free(c.kv_ro);
 			c.kv_ro = strdup(v);
+		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--kv_rw", &miss))) {
+			if (strcmp(v, "sqlite") && strcmp(v, "sealed")) {
+				rc = usage(err, "configure", "configure: --kv_rw is sqlite or sealed, not '%s'", v);
+				goto out;
+			}
+			free(c.kv_rw);
+			c.kv_rw = strdup(v);
 		} else if (miss) {
 			rc = usage(err, "configure", "configure: option '%s' needs a value", a);
 			goto out;
@@ -295,6 +311,8 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 			goto out;
 		}
 	}
+	if (compose_context_check(m, &c, err) < 0)
+		goto out;
 	if (compose_home(home, sizeof(home)) ||
 	    compose_bindir(bindir, sizeof(bindir))) {
 		fprintf(err, "compose: cannot find the Morgana tree (set MORGANA_HOME)\n");
@@ -362,6 +380,54 @@ out:
 	return rc;
 }
 
+/* mkdir -p, the last directory with mode `last`. */
+static int
+mkdir_p(const char *path, mode_t last)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, last) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Where KV_RW devices keep their data: the state directory when a
+ * database lives there by default, and a read-write directory store's
+ * directory.  0700: what the app stores is its own business. */
+static int
+make_state_dir(const struct compose_manifest *m, FILE *err)
+{
+	static const char pre[] = COMPOSE_STATE_DIR "/";
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const struct compose_device *d = &m->devices[i];
+		const char *dir = NULL;
+		int rc;
+
+		if (d->impl != COMPOSE_IMPL_KVD || !d->u.kvd.path)
+			continue;
+		if (!strncmp(d->u.kvd.path, pre, sizeof(pre) - 1))
+			dir = COMPOSE_STATE_DIR;
+		else if (d->sig == COMPOSE_SIG_KV_RW &&
+			 d->u.kvd.store == COMPOSE_KV_DIR)
+			dir = d->u.kvd.path;
+		if (dir && (rc = mkdir_p(dir, 0700)) < 0) {
+			fprintf(err, "compose: cannot create %s: %s\n", dir,
+				strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int
 compose_cmd_up(const char *file, int argc, char **argv, FILE *out, FILE *err)
 {
@@ -408,6 +474,10 @@ compose_cmd_up(const char *file, int argc, char **argv, FILE *out, FILE *err)
 	o.color = !nocolor && isatty(fileno(out));
 	if (load_all(file, &m, &c, &p, err) < 0)
 		return EXIT_FAIL;
+	if (make_state_dir(m, err) < 0) {
+		free_all(m, &c, &p);
+		return EXIT_FAIL;
+	}
 	rundir_of(rundir, sizeof(rundir));
 	o.rundir = rundir;
 	rc = compose_up(&p, &o, out, err);

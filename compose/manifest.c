@@ -845,15 +845,29 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 			}
 			break;
 		}
-		if (f[DF_OVER] || f[DF_KEY_FILE]) {
-			struct compose_ynode *bad = f[DF_OVER] ? p->k[DF_OVER] :
-						    p->k[DF_KEY_FILE];
-
-			err_at(c, bad, "'%s' applies only to store sealed",
-			       f[DF_OVER] ? "over" : "key_file");
+		if (f[DF_OVER]) {
+			err_at(c, p->k[DF_OVER], "'over' applies only to store sealed");
 			ok = false;
 		}
-		if (!f[DF_PATH]) {
+		if (f[DF_KEY_FILE] && d->u.kvd.store != COMPOSE_KV_SQLITE) {
+			err_at(c, p->k[DF_KEY_FILE], "'key_file' applies only to stores sealed and sqlite");
+			ok = false;
+		} else if (f[DF_KEY_FILE]) {
+			/* sqlite: the key `configure --kv_rw sealed` uses. */
+			if ((s = scalar(c, f[DF_KEY_FILE], "key_file")))
+				d->u.kvd.key_file = dup_str(c, s);
+			else
+				ok = false;
+		}
+		if (!f[DF_PATH] && d->u.kvd.store == COMPOSE_KV_SQLITE) {
+			/* A database nobody needs to look at: the project's
+			 * state directory, which `up` creates. */
+			char def[NAME_MAX_LEN + 32];
+
+			snprintf(def, sizeof(def), COMPOSE_STATE_DIR "/%s.sqlite",
+				 d->name);
+			d->u.kvd.path = dup_str(c, def);
+		} else if (!f[DF_PATH]) {
 			missing(c, f[DF_STORE], "path", what);
 			hint(c, "store %s reads from a path relative to the project directory",
 			     compose_kv_store_name(d->u.kvd.store));
@@ -1052,10 +1066,11 @@ check_served(struct ctx *c, struct pdev *p, enum compose_sig sig)
 		p->ok = false;
 	} else if (sig == COMPOSE_SIG_KV_RW &&
 		   d->u.kvd.store != COMPOSE_KV_SQLITE &&
-		   d->u.kvd.store != COMPOSE_KV_SEALED) {
+		   d->u.kvd.store != COMPOSE_KV_SEALED &&
+		   d->u.kvd.store != COMPOSE_KV_DIR) {
 		err_at(c, p->f[DF_STORE], "device '%s' is KV_RW but store %s is read-only",
 		       d->name, store_names[d->u.kvd.store]);
-		hint(c, "KV_RW needs store: sqlite or store: sealed");
+		hint(c, "KV_RW needs store: sqlite, sealed or dir");
 		p->ok = false;
 	}
 }
@@ -1130,6 +1145,11 @@ cross_check(struct ctx *c)
 			err_at(c, on, "'over' of a sealed store must name a kvd device with store: sqlite; '%s' is not",
 			       o->d.name);
 			p->ok = false;
+		} else if (!want_net && o->f[DF_KEY_FILE]) {
+			err_at(c, o->k[DF_KEY_FILE], "device '%s' holds the values of sealed device '%s': its key_file has no use",
+			       o->d.name, p->d.name);
+			hint(c, "the key of a sealed store is the sealed device's key_file; remove this one");
+			o->ok = false;
 		} else {
 			o->d.sig = want_net ? COMPOSE_SIG_NET : COMPOSE_SIG_KV_RW;
 		}

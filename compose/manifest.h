@@ -15,6 +15,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The project's state directory, relative to the project directory:
+ * where a sqlite device without a `path` keeps its database.  `compose up`
+ * creates it; it outlives runs (the run directory does not). */
+#define COMPOSE_STATE_DIR ".morgana/state"
+
 /* Where a value was written (1-based, columns count characters). */
 struct compose_mark {
 	unsigned line, col;
@@ -131,8 +136,11 @@ struct compose_device {
 		} tcpipd;
 		struct {
 			enum compose_kv_store store;
-			char *path;	/* all stores but sealed */
-			char *key_file;	/* sealed only */
+			char *path;	/* all stores but sealed; sqlite
+					 * defaults to COMPOSE_STATE_DIR
+					 * "/<device>.sqlite" */
+			char *key_file;	/* sealed; sqlite: the key for
+					 * configure --kv_rw sealed */
 		} kvd;
 	} u;
 };

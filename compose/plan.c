@@ -14,6 +14,7 @@ compose_context_free(struct compose_context *c)
 {
 	free(c->net);
 	free(c->kv_ro);
+	free(c->kv_rw);
 	for (size_t i = 0; i < c->n_keys; i++)
 		free(c->keys[i]);
 	free(c->keys);
@@ -70,6 +71,10 @@ compose_context_load(const char *file, struct compose_context *c, FILE *err)
 			free(c->kv_ro);
 			if (!(c->kv_ro = strdup(v)))
 				rc = -ENOMEM;
+		} else if (!strcmp(line, "kv_rw")) {
+			free(c->kv_rw);
+			if (!(c->kv_rw = strdup(v)))
+				rc = -ENOMEM;
 		} else if (!strncmp(line, "key.", 4)) {
 			size_t n = strlen(line + 4) + strlen(v) + 2;
 			char *kv = malloc(n);
@@ -117,6 +122,8 @@ compose_context_save(const char *file, const struct compose_context *c)
 		fprintf(f, "net=%s\n", c->net);
 	if (c->kv_ro)
 		fprintf(f, "kv_ro=%s\n", c->kv_ro);
+	if (c->kv_rw)
+		fprintf(f, "kv_rw=%s\n", c->kv_rw);
 	for (size_t i = 0; i < c->n_keys; i++)
 		fprintf(f, "key.%s\n", c->keys[i]);
 	if (fflush(f) || ferror(f))
@@ -315,6 +322,31 @@ allow_list(const struct compose_manifest *m, const struct compose_context *c,
 	return 0;
 }
 
+static uint32_t
+fnv(const char *p)
+{
+	uint32_t h = 2166136261u;
+
+	while (*p)
+		h = (h ^ (uint8_t)*p++) * 16777619u;
+	return h;
+}
+
+/* A NET device's mtu and a MAC address stable for this project. */
+static void
+vif_config(const char *proj, const struct compose_device *d,
+	   struct compose_plan_dev *pd)
+{
+	uint32_t h = fnv(proj) ^ (fnv(d->name) * 31u);
+
+	if (d->impl != COMPOSE_IMPL_NETD)
+		return;
+	pd->mtu = d->u.netd.mtu;
+	pd->mac[0] = 0x02;	/* locally administered, unicast */
+	pd->mac[1] = 0x6d;
+	memcpy(pd->mac + 2, &h, 4);
+}
+
 static int
 daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 	    const char *proj, const char *bindir,
@@ -331,14 +363,13 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		return 0;
 	case COMPOSE_IMPL_KVD: {
 		enum compose_kv_store st = d->u.kvd.store;
-		const char *sn;
-
-		if (d->sig == COMPOSE_SIG_KV_RO && c->kv_ro)
-			sn = c->kv_ro;
-		else
-			sn = compose_kv_store_name(st);
+		const char *sn = compose_kv_store_of(d, c);
 		if ((rc = push(s, "serve")) || (rc = push(s, "--store")) ||
 		    (rc = push(s, "%s", sn)))
+			return rc;
+		/* A directory behind a KV_RW device is served read-write. */
+		if (d->sig == COMPOSE_SIG_KV_RW && !strcmp(sn, "dir") &&
+		    (rc = push(s, "--rw")))
 			return rc;
 		if (!strcmp(sn, "pack"))
 			/* configure packed the directory into _build. */
@@ -352,7 +383,8 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 				  proj, d->u.kvd.path);
 		if (rc)
 			return rc;
-		if (d->u.kvd.key_file &&
+		/* A sqlite device's key_file is for --kv_rw sealed only. */
+		if (d->u.kvd.key_file && !strcmp(sn, "sealed") &&
 		    (rc = push(s, d->u.kvd.key_file[0] == '/' ?
 			       "--key-file=%s%s" : "--key-file=%s/%s",
 			       d->u.kvd.key_file[0] == '/' ? "" : proj,
@@ -395,10 +427,18 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 		    (rc = push(s, "%s",
 			       compose_netd_backend_name(d->u.netd.backend))))
 			return rc;
-		if (d->u.netd.ifname &&
-		    (rc = push(s, "--ifname=%s", d->u.netd.ifname)))
-			return rc;
-		return push(s, "--mtu=%u", d->u.netd.mtu);
+		/* The mtu is not netd's: the toolstack writes it for the
+		 * frontend (make_devices), as xl does. */
+		if (d->u.netd.backend == COMPOSE_NETD_TAP) {
+			if (d->u.netd.ifname)
+				return push(s, "--tap=%s", d->u.netd.ifname);
+			/* "chosen at up": stable per project and service. */
+			return push(s, "--tap=mg%06x%u",
+				    (unsigned)(fnv(proj) & 0xffffff), s->domid);
+		}
+		if (d->u.netd.ifname)
+			return push(s, "--ifname=%s", d->u.netd.ifname);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -435,6 +475,8 @@ compose_plan_make(const struct compose_manifest *m,
 	int rc = -ENOMEM;
 
 	memset(p, 0, sizeof(*p));
+	if (compose_context_check(m, c, err))
+		return -EINVAL;
 	p->svcs = calloc(m->n_services, sizeof(*p->svcs));
 	p->devs = calloc(m->n_devices, sizeof(*p->devs));
 	svc_of_dev = calloc(m->n_devices + 1, sizeof(*svc_of_dev));
@@ -477,6 +519,7 @@ compose_plan_make(const struct compose_manifest *m,
 		pd->type = compose_sig_type(m->app.devices[i].sig);
 		pd->fe = app;
 		pd->be = svc_of_dev[m->app.devices[i].device];
+		vif_config(proj, d, pd);
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
 		const struct compose_device *d = &m->devices[i];
@@ -490,6 +533,7 @@ compose_plan_make(const struct compose_manifest *m,
 		pd->type = compose_sig_type(d->sig);
 		pd->fe = svc_of_dev[d->consumer];
 		pd->be = svc_of_dev[i];
+		vif_config(proj, d, pd);
 	}
 	for (size_t i = 0; i < p->n_devs; i++)
 		for (size_t j = 0; j < i; j++)
@@ -545,4 +589,60 @@ compose_plan_dot(const struct compose_manifest *m,
 	}
 	fputs("}\n", out);
 	return ferror(out) ? -EIO : 0;
+}
+
+/* Only the app's own KV_RW devices follow --kv_rw: a sqlite device under a
+ * sealed one stays what its sealed device needs. */
+static bool
+kv_rw_applies(const struct compose_device *d, const struct compose_context *c)
+{
+	return c->kv_rw && d->impl == COMPOSE_IMPL_KVD &&
+	       d->sig == COMPOSE_SIG_KV_RW && d->app_uses;
+}
+
+const char *
+compose_kv_store_of(const struct compose_device *d,
+		    const struct compose_context *c)
+{
+	if (d->sig == COMPOSE_SIG_KV_RO && c->kv_ro)
+		return c->kv_ro;
+	if (kv_rw_applies(d, c))
+		return c->kv_rw;
+	return compose_kv_store_name(d->u.kvd.store);
+}
+
+int
+compose_context_check(const struct compose_manifest *m,
+		      const struct compose_context *c, FILE *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const struct compose_device *d = &m->devices[i];
+
+		if (!kv_rw_applies(d, c))
+			continue;
+		if (d->u.kvd.store == COMPOSE_KV_DIR) {
+			fprintf(err, "%s:%u:%u: error: device '%s' is store: dir; --kv_rw %s does not apply to it\n"
+				"  hint: --kv_rw switches devices stored as sqlite or sealed; a directory is chosen in the manifest\n",
+				m->file, d->mark.line, d->mark.col, d->name,
+				c->kv_rw);
+			rc = -EINVAL;
+		} else if (!strcmp(c->kv_rw, "sqlite") &&
+			   d->u.kvd.store == COMPOSE_KV_SEALED) {
+			fprintf(err, "%s:%u:%u: error: device '%s' is store: sealed; --kv_rw sqlite would keep its values in clear\n"
+				"  hint: configure with --kv_rw sealed, or change the manifest\n",
+				m->file, d->mark.line, d->mark.col, d->name);
+			rc = -EINVAL;
+		} else if (!strcmp(c->kv_rw, "sealed") &&
+			   d->u.kvd.store == COMPOSE_KV_SQLITE &&
+			   !d->u.kvd.key_file) {
+			fprintf(err, "%s:%u:%u: error: device '%s' has no key_file; --kv_rw sealed needs one\n"
+				"  hint: add key_file: FILE (32 secret bytes, mode 0600), as in key_file: %s.key\n",
+				m->file, d->mark.line, d->mark.col, d->name,
+				d->name);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
 }

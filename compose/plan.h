@@ -22,9 +22,25 @@ struct compose_context {
 	enum compose_target target;
 	char *net;		/* "socket" | "direct" | NULL */
 	char *kv_ro;		/* "dir" | "pack" | "tar" | NULL */
+	char *kv_rw;		/* "sqlite" | "sealed" | NULL */
 	char **keys;		/* baked configure keys, "name=value" */
 	size_t n_keys;
 };
+
+/*
+ * Check that context c fits manifest m: `--kv_rw sealed` needs a key_file
+ * on every KV_RW device the app uses, `--kv_rw sqlite` would store a
+ * sealed device's values in clear, so it is refused, and neither applies
+ * to a device stored as a directory.  Each problem is
+ * printed to err as "FILE:LINE:COL: error: ..." at the device.  Returns 0
+ * or -EINVAL.
+ */
+int compose_context_check(const struct compose_manifest *m,
+			  const struct compose_context *c, FILE *err);
+/* The store kvd serves device d with under context c: the manifest's,
+ * unless --kv_ro or --kv_rw overrides it.  A static string. */
+const char *compose_kv_store_of(const struct compose_device *d,
+				const struct compose_context *c);
 
 /* Read `file` into *c (zeroed first).  A missing file is not an error: *c
  * stays empty (target unix).  Returns 0, -EINVAL (a bad line, printed to
@@ -55,6 +71,9 @@ struct compose_plan_dev {
 	const char *sig;	/* "PCLOCK", ... */
 	unsigned devid;
 	size_t fe, be;		/* service indices */
+	/* vif only: what the toolstack writes for netfront, as xl does. */
+	unsigned mtu;
+	uint8_t mac[6];		/* locally administered, stable per project */
 };
 
 struct compose_plan_svc {

@@ -554,6 +554,29 @@ step(struct sup *s)
 
 /* --- devices: written by a dom0 helper child while we serve the store. */
 
+/* As xl: the vif's MAC in both directories, its MTU for the frontend. */
+static int
+vif_keys(struct ring_store *st, const struct compose_plan_dev *d,
+	 uint16_t fe, uint16_t be)
+{
+	char path[256], mac[18];
+	int rc;
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", d->mac[0],
+		 d->mac[1], d->mac[2], d->mac[3], d->mac[4], d->mac[5]);
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/mac", fe,
+		 d->devid);
+	if ((rc = ring_store_write(st, RING_XBT_NULL, path, mac, 17)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vif/%u/%u/mac",
+		 be, fe, d->devid);
+	if ((rc = ring_store_write(st, RING_XBT_NULL, path, mac, 17)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/mtu", fe,
+		 d->devid);
+	return ring_store_printf(st, RING_XBT_NULL, path, "%u", d->mtu);
+}
+
 static int
 make_devices(struct sup *s)
 {
@@ -599,6 +622,8 @@ make_devices(struct sup *s)
 			if (!rc)
 				rc = ring_store_write(st, RING_XBT_NULL, path,
 						      d->sig, strlen(d->sig));
+			if (!rc && d->mtu)
+				rc = vif_keys(st, d, fe, s->p->svcs[d->be].domid);
 		}
 		_exit(rc == 0 ? 0 : 1);
 	}

@@ -14,3 +14,15 @@ $(BUILD)/bin/%: $(BUILD)/libring/cmd/%.o $(LIBRING)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 ALL_BINS += $(LIBRING) $(LIBRING_CMDS)
+
+# The Xen transport (deploy mode), built beside the dev-mode libring.a
+# whatever TRANSPORT says: the same common objects with libring/xen/*.c.
+# Binaries for the Xen lab link it with XEN_LIBS (Debian's libxen-dev).
+LIBRING_XEN_SRCS := $(wildcard libring/*.c) $(wildcard libring/xen/*.c)
+LIBRING_XEN      := $(BUILD)/libring-xen.a
+XEN_LIBS         := -lxengnttab -lxenevtchn
+
+$(LIBRING_XEN): $(LIBRING_XEN_SRCS:%.c=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+ALL_BINS += $(LIBRING_XEN)

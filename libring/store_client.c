@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -34,6 +36,7 @@ struct event {
 
 struct ring_store {
 	int fd;
+	bool chr;	/* a xenbus character device, not a socket */
 	int epfd;
 	int evfd;
 	bool dead;
@@ -209,7 +212,8 @@ die(struct ring_store *st, const char *why)
 	st->dead = true;
 	/* Keep ring_store_fd readable so a poller learns of it. */
 	(void)!write(st->evfd, &one, sizeof(one));
-	shutdown(st->fd, SHUT_RDWR);
+	if (!st->chr)
+		shutdown(st->fd, SHUT_RDWR);
 }
 
 static int
@@ -267,8 +271,16 @@ read_msg(struct ring_store *st, bool block)
 		} else {
 			need = HDR_LEN - st->have;
 		}
-		n = recv(st->fd, st->rx + st->have, need,
-			 block ? 0 : MSG_DONTWAIT);
+		if (st->chr && !block) {
+			/* The device has no per-call non-blocking flag. */
+			struct pollfd pfd = { .fd = st->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) == 0)
+				return 0;
+		}
+		n = st->chr ? read(st->fd, st->rx + st->have, need) :
+			      recv(st->fd, st->rx + st->have, need,
+				   block ? 0 : MSG_DONTWAIT);
 		if (n == 0) {
 			die(st, NULL);
 			return -EPIPE;
@@ -346,7 +358,8 @@ request(struct ring_store *st, uint32_t type, uint32_t tx,
 		v[first].iov_len -= skip;
 		mh.msg_iov = v + first;
 		mh.msg_iovlen = (size_t)(niov + 1 - first);
-		n = sendmsg(st->fd, &mh, MSG_NOSIGNAL);
+		n = st->chr ? writev(st->fd, mh.msg_iov, (int)mh.msg_iovlen) :
+			      sendmsg(st->fd, &mh, MSG_NOSIGNAL);
 		v[first].iov_base = (char *)v[first].iov_base - skip;
 		v[first].iov_len += skip;
 		if (n < 0) {
@@ -419,6 +432,7 @@ ring_store_open(const char *path, struct ring_store **out)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ring_store *st;
+	struct stat sb;
 	int rc;
 
 	if (path == NULL)
@@ -433,15 +447,27 @@ ring_store_open(const char *path, struct ring_store **out)
 		return -ENOMEM;
 	st->tail = &st->head;
 	st->evfd = st->epfd = -1;
-	st->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (st->fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	while (connect(st->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EINTR) {
+	if (stat(path, &sb) == 0 && S_ISCHR(sb.st_mode)) {
+		/* A Xen domain's own store connection: /dev/xen/xenbus
+		 * carries the same xs_wire messages. */
+		st->chr = true;
+		st->fd = open(path, O_RDWR | O_CLOEXEC);
+		if (st->fd < 0) {
 			rc = -errno;
 			goto fail;
+		}
+	} else {
+		st->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (st->fd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		while (connect(st->fd, (struct sockaddr *)&sa,
+			       sizeof(sa)) < 0) {
+			if (errno != EINTR) {
+				rc = -errno;
+				goto fail;
+			}
 		}
 	}
 	st->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

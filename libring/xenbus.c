@@ -298,11 +298,19 @@ front_try_connect(struct ring_xb_front *fe)
 
 	if ((rc = ring_share_open(fe->be_domid, front_share_opts(fe), &fe->share)) < 0)
 		return rc;
+	/* No link key (a Xen backend such as Linux netback): connect with
+	 * none, which only a transport without links accepts. */
 	snprintf(p, sizeof(p), "%s/link", fe->be_path);
-	if ((rc = ring_store_read(st, RING_XBT_NULL, p, &link, NULL)) < 0)
+	rc = ring_store_read(st, RING_XBT_NULL, p, &link, NULL);
+	if (rc < 0 && rc != -ENOENT)
 		goto fail;
+	pid = 0;
 	snprintf(p, sizeof(p), "/local/domain/%u/pid", fe->be_domid);
-	if ((rc = ring_store_read_uint(st, RING_XBT_NULL, p, &pid)) < 0)
+	/* On Xen a domU may not even read dom0's directory; the transport
+	 * then has no use for a pid anyway. */
+	if (link != NULL &&
+	    (rc = ring_store_read_uint(st, RING_XBT_NULL, p, &pid)) < 0 &&
+	    rc != -ENOENT && rc != -EACCES)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		if ((rc = ring_store_tx_start(st, &tx)) < 0)
@@ -333,6 +341,13 @@ front_try_connect(struct ring_xb_front *fe)
 		goto fail_setup;
 	free(link);
 	front_set_state(fe, RING_XB_INITIALISED);
+	/* netif: Linux netback ignores Initialised and connects only when
+	 * the frontend says Connected (Linux netfront skips Initialised), so
+	 * say it now.  Our own state stays Initialised until the backend is
+	 * Connected; our backends treat both alike. */
+	if (strcmp(fe->type, "vif") == 0)
+		(void)write_state(st, RING_XBT_NULL, fe->fe_path,
+				  RING_XB_CONNECTED);
 	return 0;
 fail_setup:
 	if (fe->share != NULL)
@@ -570,19 +585,23 @@ dev_probe(struct ring_xb_back_dev *d)
 	dev_set_state(d, RING_XB_INITWAIT);
 }
 
-/* Take the pending link that belongs to device d, if it has arrived. */
+/* Take the pending link that belongs to device d, if it has arrived;
+ * a transport without links (Xen) makes the peer on the spot. */
 static struct ring_peer *
 take_link(struct ring_xb_back *be, struct ring_xb_back_dev *d)
 {
-	for (unsigned i = 0; i < be->npending; i++) {
-		struct ring_peer *p = be->pending[i];
+	struct ring_peer *p;
 
+	for (unsigned i = 0; i < be->npending; i++) {
+		p = be->pending[i];
 		if (ring_peer_domid(p) == d->fe_domid &&
 		    strcmp(ring_peer_device(p), d->fe_path) == 0) {
 			be->pending[i] = be->pending[--be->npending];
 			return p;
 		}
 	}
+	if (ring_listener_peer(be->listener, d->fe_domid, d->fe_path, &p) == 0)
+		return p;
 	return NULL;
 }
 

@@ -23,8 +23,30 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
 FUZZ_LIB_SRCS = $(LIBRING_SRCS) $(FUZZ_EXTRA_SRCS)
+# The code under test is compiled once into an archive with coverage
+# instrumentation but without libFuzzer's main (fuzzer-no-link); each
+# target then links only against it, instead of recompiling every source
+# per target.
+FUZZ_LIB_OBJS = $(FUZZ_LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_LIB := $(BUILD)/fuzzobj/libfuzzdeps.a
+FUZZ_OBJ_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_BINS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+$(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) -MMD -MP -c -o $@ $<
+# Second expansion: modules read after this one still add FUZZ_EXTRA_SRCS.
+.SECONDEXPANSION:
+$(FUZZ_LIB): $$(FUZZ_LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(LIBS)
+-include $(wildcard $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d $(BUILD)/fuzzobj/*/*/*.d)
+
+# The netif test frontend over libring's Xen transport, for the Xen lab's
+# guests (tests/xen/): our frontend, and the hostile one, on real grants.
+$(BUILD)/xen/tests/lib/net_responder: $(BUILD)/tests/lib/net_responder.o $(LIBRING_XEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS)
+TEST_BINS += $(BUILD)/xen/tests/lib/net_responder

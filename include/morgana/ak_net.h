@@ -3,12 +3,12 @@
  * (Xen netfront) connection to netd.  MirageOS Mirage_net: write, writev,
  * listen, mac, mtu, disconnect.
  *
- * STATUS: the signature is fixed here; the netfront comes later.  Until
- * then ak_net(app, name) returns NULL.
+ * ak_net(app, name) gives the device named `name` of signature NET: the
+ * netif frontend of appkit/net_ring.c (docs/netd.md), connected to netd.
  *
  * Errors: -EMSGSIZE (frame over mtu + header), -ENOTCONN (netd is
- * reconnecting; the frame was not sent), -ESHUTDOWN after disconnect,
- * -EINVAL, -ENOMEM, -EPROTO if netd broke the protocol.
+ * reconnecting, or broke the protocol and is being reconnected; the frame
+ * was not sent), -ESHUTDOWN after disconnect, -EINVAL, -ENOMEM.
  */
 #ifndef MORGANA_AK_NET_H
 #define MORGANA_AK_NET_H
@@ -22,9 +22,12 @@
 struct ak_net;
 
 /*
- * Send one frame (destination MAC first).  The frame is copied (granted
- * copy) before this returns; the caller keeps buf.  Blocks the calling
- * task while the tx ring is full.  Returns 0 or -errno.
+ * Send one frame (destination MAC first, 14 bytes at least, at most
+ * mtu + 14).  The frame is copied into a pre-granted page before this
+ * returns; the caller keeps buf.  Blocks the calling task while the tx
+ * ring is full; from a callback (which must not block) a full ring gives
+ * -EDEADLK and the frame is not sent.  Returns 0, -EINVAL, -EMSGSIZE,
+ * -ENOTCONN, -ESHUTDOWN, -EDEADLK.
  */
 int ak_net_write(struct ak_net *n, const void *buf, size_t len);
 /* The same for one frame in iovcnt pieces. */
@@ -43,6 +46,18 @@ int ak_net_mtu(struct ak_net *n, unsigned *mtu);
 /* Stop listening and close the connection; later calls get -ESHUTDOWN. */
 int ak_net_disconnect(struct ak_net *n);
 
+/* Counters since the device was opened (they survive reconnections). */
+struct ak_net_stats {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t rx_dropped;	/* bad fragments, runts, no listener */
+	uint64_t tx_packets, tx_bytes;	/* frames put on the ring */
+	uint64_t tx_dropped;	/* frames netd answered with an error */
+	uint64_t reconnects;	/* connections lost (netd restarted...) */
+};
+/* Copy the counters into *out.  Returns 0, -EINVAL, -ENOTSUP if the
+ * implementation keeps none.  Never blocks. */
+int ak_net_stats(struct ak_net *n, struct ak_net_stats *out);
+
 /* ---- for implementations (frontends), not applications ----------------- */
 
 struct ak_net_ops {
@@ -52,6 +67,7 @@ struct ak_net_ops {
 	int (*mtu)(void *dev, unsigned *mtu);				/* required */
 	int (*disconnect)(void *dev);					/* required */
 	void (*close)(void *dev);					/* optional */
+	int (*stats)(void *dev, struct ak_net_stats *out);		/* optional */
 };
 
 int ak_net_new(const struct ak_net_ops *ops, void *dev, struct ak_net **out);

@@ -4,8 +4,7 @@
  * bind, listen, accept, poll, release) and their data rings for send and
  * recv; UDP (sendto/recvfrom) is our documented extension command.
  *
- * STATUS: the signature is fixed here; the PV Calls frontend comes later.
- * Until then ak_stack(app, name) returns NULL.
+ * appkit's frontend is appkit/stack_ring.c (docs/pvcalls.md).
  *
  * Addresses are IPv4 in host byte order with a port.  Calls that wait
  * (connect, accept, recv, send on a full ring) block the calling task,
@@ -34,12 +33,18 @@ struct ak_sockaddr {
 	uint16_t port;
 };
 
-/* PVCALLS_SOCKET: a new socket, owned by the caller (ak_sock_close). */
+/* PVCALLS_SOCKET: a new socket, owned by the caller (ak_sock_close).
+ * AK_SOCK_UDP needs tcpipd's feature-x-dgram (else -EOPNOTSUPP); a UDP
+ * socket gets its data ring at once and can send before any bind (the
+ * host picks a port). */
 int ak_stack_socket(struct ak_stack *s, enum ak_sock_type type,
 		    struct ak_sock **out);
-/* PVCALLS_CONNECT; blocks until connected or refused. */
+/* PVCALLS_CONNECT; blocks until connected or refused.  UDP: sets the
+ * default destination for ak_sock_send (and the host then receives only
+ * from that peer); answered at once. */
 int ak_sock_connect(struct ak_sock *k, const struct ak_sockaddr *to);
-/* PVCALLS_BIND. */
+/* PVCALLS_BIND (TCP and UDP): tcpipd's --allow list decides, else
+ * -EACCES. */
 int ak_sock_bind(struct ak_sock *k, const struct ak_sockaddr *at);
 /* PVCALLS_LISTEN. */
 int ak_sock_listen(struct ak_sock *k, int backlog);
@@ -52,7 +57,23 @@ int ak_sock_accept(struct ak_sock *k, struct ak_sock **out,
  * queued. */
 ssize_t ak_sock_recv(struct ak_sock *k, void *buf, size_t len);
 ssize_t ak_sock_send(struct ak_sock *k, const void *buf, size_t len);
-/* UDP extension. */
+/*
+ * UDP (feature-x-dgram).  On a UDP socket ak_sock_send/ak_sock_recv are
+ * sendto/recvfrom with the CONNECTed peer (send without a connect:
+ * -EDESTADDRREQ).  On a TCP socket these two return -EOPNOTSUPP.
+ *
+ * sendto queues one datagram of len bytes (0..65507) for to (port != 0)
+ * and returns len; it blocks only while the socket's ring has no room
+ * for it.  -EMSGSIZE above 65507, -EINVAL for port 0.  Delivery is not
+ * promised: a datagram the host refuses (no route, ICMP unreachable) is
+ * dropped by tcpipd and counted, not reported.
+ *
+ * recvfrom blocks until a datagram is there, copies its first
+ * min(len, size) bytes into buf (the caller's; the rest is dropped, as
+ * recv(2) does) and returns that count; *from (may be NULL) gets the
+ * sender.  A datagram larger than the ring (64 KiB) cannot happen on
+ * IPv4.  -EPROTO if tcpipd wrote an impossible record.
+ */
 ssize_t ak_sock_sendto(struct ak_sock *k, const void *buf, size_t len,
 		       const struct ak_sockaddr *to);
 ssize_t ak_sock_recvfrom(struct ak_sock *k, void *buf, size_t len,

@@ -116,7 +116,8 @@ int ring_share_evtchn(struct ring_share *s, struct ring_evtchn **out);
  * Blocks only on the local connect.
  * Returns 0, -EPERM if the listener is not peer_pid, -EINVAL for a bad
  * device, -ENAMETOOLONG, -ENOENT/-ECONNREFUSED if nobody listens, -errno.
- * Deploy mode: returns 0 and does nothing.
+ * path NULL (no backend link key in the store) gives -ENOENT.
+ * Deploy mode: returns 0 and does nothing (path may be NULL).
  */
 int ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
 		       uint16_t self, const char *device);
@@ -202,6 +203,19 @@ int ring_listener_accept(struct ring_listener *l, ring_authorize_fn *authorize,
 			 void *arg, struct ring_peer **out);
 void ring_listener_close(struct ring_listener *l);
 
+/*
+ * Backend: the peer for frontend device `device` (its store path) of
+ * domain `domid`, when the transport needs no link.  Deploy mode: a fresh
+ * peer on the grant and event-channel devices, owned by the caller
+ * (ring_peer_close); Xen itself checks every map and copy against the
+ * frontend's grant table.  Dev mode: -EAGAIN always (the peer arrives on
+ * its link through ring_listener_accept).  Returns 0, -EAGAIN, -EINVAL
+ * (device over 135 chars), -ENOMEM, or -errno from opening gntdev.
+ * Never blocks.
+ */
+int ring_listener_peer(struct ring_listener *l, uint16_t domid,
+		       const char *device, struct ring_peer **out);
+
 uint16_t ring_peer_domid(const struct ring_peer *p);
 const char *ring_peer_device(const struct ring_peer *p);
 
@@ -242,6 +256,28 @@ int ring_peer_copy_from(struct ring_peer *p, uint32_t ref, uint32_t off,
 			void *dst, uint32_t len);
 int ring_peer_copy_to(struct ring_peer *p, uint32_t ref, uint32_t off,
 		      const void *src, uint32_t len);
+
+/*
+ * Several grant copies in one go (one GNTTABOP_copy hypercall batch on
+ * Xen, where each call is a system call and a hypercall).  Each op copies
+ * len bytes between buf (ours, borrowed for the call) and the peer's page
+ * ref at off: towards the peer if to_peer, from it otherwise.  Every op
+ * is tried; its status is set to what ring_peer_copy_from/copy_to would
+ * return for it.  Returns 0 if all succeeded, else the first failing op's
+ * status (-EINVAL, -EPERM, -ESRCH: the peer domain is gone), or -errno
+ * if the batch could not be issued at all (statuses then undefined).
+ * n = 0 is fine.  Never blocks.
+ */
+struct ring_copy {
+	void *buf;
+	uint32_t ref;
+	uint16_t off;
+	uint16_t len;
+	bool to_peer;
+	int status;
+};
+int ring_peer_copy_batch(struct ring_peer *p, struct ring_copy *ops,
+			 unsigned n);
 
 /*
  * Bind the peer's event channel `port` (xenevtchn bind_interdomain).

@@ -43,8 +43,9 @@ struct ring_store_perm {
 };
 
 /*
- * Connect to the store at `path` (a unix socket).  path NULL means
- * $XENSTORED_PATH, or /run/xenstored/socket if that is unset.  Blocks in
+ * Connect to the store at `path`: a unix socket, or a character device
+ * speaking the same messages (a Xen domain's /dev/xen/xenbus).  path NULL
+ * means $XENSTORED_PATH, or /run/xenstored/socket if that is unset.  Blocks in
  * connect(2).  On success *out is a new handle (close it with
  * ring_store_close).  Returns 0, -ENOENT/-ECONNREFUSED if nobody listens,
  * -ENAMETOOLONG, -ENOMEM, or another -errno.

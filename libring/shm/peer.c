@@ -394,6 +394,36 @@ ring_listener_accept(struct ring_listener *l, ring_authorize_fn *authorize,
 	return -EAGAIN;
 }
 
+int
+ring_peer_copy_batch(struct ring_peer *p, struct ring_copy *ops, unsigned n)
+{
+	int first = 0;
+
+	/* Dev mode: a copy is a memcpy, there is nothing to batch. */
+	for (unsigned i = 0; i < n; i++) {
+		struct ring_copy *o = &ops[i];
+
+		o->status = o->to_peer ?
+			ring_peer_copy_to(p, o->ref, o->off, o->buf, o->len) :
+			ring_peer_copy_from(p, o->ref, o->off, o->buf, o->len);
+		if (o->status < 0 && first == 0)
+			first = o->status;
+	}
+	return first;
+}
+
+int
+ring_listener_peer(struct ring_listener *l, uint16_t domid,
+		   const char *device, struct ring_peer **out)
+{
+	/* Dev mode: a peer only ever comes with its link. */
+	(void)l;
+	(void)domid;
+	(void)device;
+	(void)out;
+	return -EAGAIN;
+}
+
 void
 ring_listener_close(struct ring_listener *l)
 {

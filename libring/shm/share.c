@@ -331,6 +331,8 @@ ring_share_connect(struct ring_share *s, const char *path, pid_t peer_pid,
 	socklen_t clen = sizeof(cred);
 	int fd, rc, fds[2] = { s->rw.fd, s->ro.fd };
 
+	if (path == NULL)
+		return -ENOENT;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	if (!ring_link__device_ok(device))

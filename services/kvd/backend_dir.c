@@ -5,10 +5,10 @@
  *
  * Reads keep up to DIR_CACHE files open, so a repeated get costs one
  * pread instead of a confined open, fstat, pread and close.  The cache is
- * dropped whole when inotify reports any change in a directory on the path
- * of a cached file; inotify is read at most once per DIR_RECHECK_NS, so a
- * change on disk is served within a millisecond.  Without inotify (or past
- * its watch limit) reads simply go uncached. */
+ * dropped whole when inotify reports any change to a cached file or to the
+ * entries of a directory on its path; inotify is read at most once per
+ * DIR_RECHECK_NS, so a change on disk is served within a millisecond.
+ * Without inotify (or past its watch limit) reads simply go uncached. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,13 +27,18 @@
 #define DIR_CACHE 512		/* open fds at most: half the default limit */
 #define DIR_PROBE 8
 #define DIR_RECHECK_NS 1000000ull
-#define DIR_WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | \
-			IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+/* Directories: only their entries.  A mask with events "on children"
+ * (IN_MODIFY, IN_ATTRIB...) would make every read of every file below
+ * take and drop a reference on its parent dentry in fsnotify: 15% of
+ * kvd's time in bench/kv.  Files get their own watch instead. */
+#define DIR_WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 			IN_DELETE_SELF | IN_MOVE_SELF)
+#define FILE_WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE)
 
 struct dir_ent {
 	char *key;		/* NULL: empty slot */
 	int fd;
+	int wd;			/* the file's inotify watch */
 	uint64_t size;
 };
 
@@ -42,8 +47,51 @@ struct kv_dir {
 	int rootfd;
 	int ifd;		/* inotify; -1: no cache */
 	uint64_t checked_ns;	/* when ifd was last drained */
+	unsigned tmp_seq;	/* read-write: temporary file names */
 	struct dir_ent cache[DIR_CACHE];
 };
+
+/* Read-write: the names of values being written.  Keys with a segment
+ * starting with it are refused and listings leave such names out. */
+#define DIR_TMP_PREFIX ".kvd-tmp-"
+
+static bool
+reserved(const struct kv_dir *d, const char *key)
+{
+	size_t n = sizeof(DIR_TMP_PREFIX) - 1;
+
+	if (!d->base.rw)
+		return false;
+	for (const char *p = key;; p++) {
+		if (strncmp(p, DIR_TMP_PREFIX, n) == 0)
+			return true;
+		if ((p = strchr(p, '/')) == NULL)
+			return false;
+	}
+}
+
+/* Open key beneath the root; -errno as the kernel says, but -EACCES for
+ * a resolution that would leave the root. */
+static int
+dir_openat_raw(struct kv_dir *d, const char *key, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC |
+				    ((flags & O_PATH) ? 0 : O_NOCTTY)),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (!kv_key_valid(key))
+		return -EINVAL;
+	if (reserved(d, key))
+		return -EACCES;
+	fd = syscall(SYS_openat2, d->rootfd, key[0] ? key : ".", &how,
+		     sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	return errno == EXDEV || errno == ELOOP ? -EACCES : -errno;
+}
 
 static int
 dir_openat(struct kv_dir *d, const char *key, int flags)
@@ -59,6 +107,8 @@ dir_openat(struct kv_dir *d, const char *key, int flags)
 	/* Our own check as well as the kernel's: never hand it "..". */
 	if (!kv_key_valid(key))
 		return -EINVAL;
+	if (reserved(d, key))
+		return -EACCES;
 	fd = syscall(SYS_openat2, d->rootfd, key[0] ? key : ".", &how,
 		     sizeof(how));
 	if (fd >= 0)
@@ -131,31 +181,55 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Drop entry e; its file's watch goes too unless another entry (the same
+ * file under another key, through a symlink) still needs it. */
+static void
+cache_drop(struct kv_dir *d, struct dir_ent *e)
+{
+	bool shared = false;
+
+	free(e->key);
+	e->key = NULL;
+	close(e->fd);
+	for (unsigned i = 0; i < DIR_CACHE && !shared; i++)
+		shared = d->cache[i].key != NULL && d->cache[i].wd == e->wd;
+	/* Its IN_IGNORED is skipped by cache_check. */
+	if (!shared)
+		inotify_rm_watch(d->ifd, e->wd);
+}
+
 static void
 cache_flush(struct kv_dir *d)
 {
 	for (unsigned i = 0; i < DIR_CACHE; i++)
-		if (d->cache[i].key != NULL) {
-			free(d->cache[i].key);
-			close(d->cache[i].fd);
-			d->cache[i].key = NULL;
-		}
+		if (d->cache[i].key != NULL)
+			cache_drop(d, &d->cache[i]);
 }
 
-/* Drop every cached file if anything changed under a watched directory;
- * inotify is read at most once per DIR_RECHECK_NS. */
+/* Drop every cached file if anything changed under a watched directory
+ * or in a cached file; inotify is read at most once per DIR_RECHECK_NS. */
 static void
 cache_check(struct kv_dir *d)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	uint64_t now = mono_ns();
 	bool changed = false;
+	ssize_t n;
 
 	if (now - d->checked_ns < DIR_RECHECK_NS)
 		return;
 	d->checked_ns = now;
-	while (read(d->ifd, buf, sizeof(buf)) > 0)
-		changed = true;
+	while ((n = read(d->ifd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			struct inotify_event ev;
+
+			memcpy(&ev, buf + i, sizeof(ev));
+			/* A watch we removed ourselves is no change. */
+			if (!(ev.mask & IN_IGNORED))
+				changed = true;
+			i += (ssize_t)sizeof(ev) + ev.len;
+		}
+	}
 	if (changed)
 		cache_flush(d);
 }
@@ -273,17 +347,34 @@ dir_read(struct kv_store *s, const char *key, uint64_t off, void *buf,
 	*size = (uint64_t)st.st_size;
 	r = read_fd(fd, off, buf, len, *size);
 	if (r >= 0 && watched) {
-		char *k = strdup(key);
+		char proc[64], *k;
+		int wd;
 
-		if (k != NULL) {
-			if (e->key != NULL) {
-				free(e->key);
-				close(e->fd);
-			}
-			*e = (struct dir_ent){ .key = k, .fd = fd,
-					       .size = *size };
-			return r;
+		/* The file's own watch, then its size again: a write
+		 * before the watch is in that size, one after it in
+		 * inotify. */
+		/* Evict first: the entry leaving may be this very file
+		 * under another key, and take the watch with it. */
+		if (e->key != NULL)
+			cache_drop(d, e);
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((wd = inotify_add_watch(d->ifd, proc, FILE_WATCH_MASK)) < 0)
+			goto out;
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != *size ||
+		    (k = strdup(key)) == NULL) {
+			/* Changing under us: serve it uncached this time. */
+			bool shared = false;
+
+			for (unsigned i = 0; i < DIR_CACHE && !shared; i++)
+				shared = d->cache[i].key != NULL &&
+					 d->cache[i].wd == wd;
+			if (!shared)
+				inotify_rm_watch(d->ifd, wd);
+			goto out;
 		}
+		*e = (struct dir_ent){ .key = k, .fd = fd, .wd = wd,
+				       .size = *size };
+		return r;
 	}
 out:
 	close(fd);
@@ -322,7 +413,9 @@ dir_list(struct kv_store *s, const char *key, struct kv_entry **ents,
 		size_t nl = strlen(de->d_name);
 
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 ||
+		    (d->base.rw && strncmp(de->d_name, DIR_TMP_PREFIX,
+					   sizeof(DIR_TMP_PREFIX) - 1) == 0))
 			continue;
 		if (klen + 1 + nl + 1 > sizeof(path))
 			continue;	/* not addressable as a key */
@@ -366,6 +459,285 @@ dir_last_modified(struct kv_store *s, const char *key, int64_t *ns)
 	return 0;
 }
 
+/* --- read-write ------------------------------------------------------
+ *
+ * Every write works in a directory opened beneath the root (openat2, as
+ * reads), on its last path component only, with calls that never follow
+ * a final symlink (O_CREAT|O_EXCL, renameat, unlinkat, mkdirat): a write
+ * cannot land outside the root.  A set writes a temporary file next to
+ * the value, fsyncs it, renames it over the value and fsyncs the
+ * directory (and any directory it had to create, and their parents): it
+ * returns once the value is durable, and a crash leaves the old value or
+ * the new one, never a torn one.  Dictionaries are directories; one that a
+ * remove or rename leaves empty is removed, as a dictionary exists only
+ * while something is stored below it.  Our own writes drop the fd cache at
+ * once; other writers' within a millisecond (inotify), as for reads. */
+
+/* Split key into its directory key (in dbuf) and its last segment. */
+static const char *
+split_key(const char *key, char dbuf[KV_KEY_MAX])
+{
+	const char *slash = strrchr(key, '/');
+
+	if (slash == NULL) {
+		dbuf[0] = '\0';
+		return key;
+	}
+	memcpy(dbuf, key, (size_t)(slash - key));
+	dbuf[slash - key] = '\0';
+	return slash + 1;
+}
+
+/*
+ * Open the directory at dkey ("" is the root) for writing in it; with
+ * create, make the missing ones on the way, durably.  Returns the fd,
+ * -ENOTDIR if a value is on the path, -ENOENT, -EACCES, -errno.
+ */
+static int
+wdir_open(struct kv_dir *d, const char *dkey, bool create)
+{
+	char prefix[KV_KEY_MAX];
+	size_t len = strlen(dkey);
+	int fd, pfd = -1;
+
+	fd = dir_openat_raw(d, dkey, O_RDONLY | O_DIRECTORY);
+	if (!create || fd != -ENOENT)
+		return fd;
+	/* Walk from the root, creating what is missing. */
+	for (size_t i = 0; i <= len; i++) {
+		if (i != 0 && i != len && dkey[i] != '/')
+			continue;
+		memcpy(prefix, dkey, i);
+		prefix[i] = '\0';
+		fd = dir_openat_raw(d, prefix, O_RDONLY | O_DIRECTORY);
+		if (fd == -ENOENT && pfd >= 0) {
+			const char *leaf = strrchr(prefix, '/');
+
+			leaf = leaf ? leaf + 1 : prefix;
+			if (mkdirat(pfd, leaf, 0755) < 0 && errno != EEXIST) {
+				fd = -errno;
+			} else if (fsync(pfd) < 0) {
+				fd = -errno;
+			} else {
+				fd = dir_openat_raw(d, prefix,
+						    O_RDONLY | O_DIRECTORY);
+			}
+		}
+		if (pfd >= 0)
+			close(pfd);
+		if (fd < 0)
+			return fd;
+		pfd = fd;
+	}
+	return pfd;
+}
+
+/* Kind of key, following symlinks inside the root as reads do. */
+static int
+kind_of(struct kv_dir *d, const char *key, int *kind)
+{
+	struct stat st;
+	int r = dir_stat(d, key, &st, kind);
+
+	if (r == -ENOENT) {
+		*kind = KV_KIND_NONE;
+		return 0;
+	}
+	return r;
+}
+
+/* Remove directory name in pfd and everything below it.  Never follows
+ * a symlink: a link is removed, not what it points at. */
+static int
+rm_tree(int pfd, const char *name)
+{
+	struct dirent *de;
+	bool again = true;
+	DIR *dir;
+	int fd, r = 0;
+
+	if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			 O_CLOEXEC)) < 0)
+		return -errno;
+	if ((dir = fdopendir(fd)) == NULL) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* Removing while reading may skip names: read until a pass
+	 * removes nothing. */
+	while (again && r == 0) {
+		again = false;
+		rewinddir(dir);
+		while (r == 0 && (de = readdir(dir)) != NULL) {
+			struct stat st;
+
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			again = true;
+			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				r = errno == ENOENT ? 0 : -errno;
+			else if (S_ISDIR(st.st_mode))
+				r = rm_tree(fd, de->d_name);
+			else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
+				r = -errno;
+		}
+	}
+	closedir(dir);
+	if (r == 0 && unlinkat(pfd, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Remove the directories on dkey's path that are left empty, deepest
+ * first, durably; stops at the first one that is not empty. */
+static void
+prune(struct kv_dir *d, const char *dkey)
+{
+	char dir[KV_KEY_MAX], parent[KV_KEY_MAX];
+	int pfd;
+
+	snprintf(dir, sizeof(dir), "%s", dkey);
+	while (dir[0] != '\0') {
+		const char *leaf = split_key(dir, parent);
+
+		if ((pfd = wdir_open(d, parent, false)) < 0)
+			return;
+		if (unlinkat(pfd, leaf, AT_REMOVEDIR) < 0) {
+			close(pfd);
+			return;
+		}
+		fsync(pfd);
+		close(pfd);
+		memcpy(dir, parent, strlen(parent) + 1);
+	}
+}
+
+static int
+dir_set(struct kv_store *s, const char *key, const void *val, size_t len)
+{
+	struct kv_dir *d = (struct kv_dir *)s;
+	char dkey[KV_KEY_MAX], tmp[64];
+	const char *leaf = split_key(key, dkey);
+	size_t off = 0;
+	int pfd, fd, kind, r;
+
+	if (reserved(d, key))
+		return -EACCES;
+	cache_flush(d);
+	/* Confined, as a read would see it: a link out is refused. */
+	if ((r = kind_of(d, key, &kind)) < 0)
+		return r;
+	if (kind == KV_KIND_DICT)
+		return -EISDIR;
+	if ((pfd = wdir_open(d, dkey, true)) < 0)
+		return pfd;
+	snprintf(tmp, sizeof(tmp), DIR_TMP_PREFIX "%d-%u", (int)getpid(),
+		 d->tmp_seq++);
+	if ((fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			 0644)) < 0) {
+		r = -errno;
+		close(pfd);
+		return r;
+	}
+	while (r == 0 && off < len) {
+		ssize_t n = write(fd, (const char *)val + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	/* The bytes before the name: a crash never shows a torn value. */
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(pfd, tmp, pfd, leaf) < 0)
+		r = -errno;
+	if (r != 0)
+		unlinkat(pfd, tmp, 0);
+	/* The new name itself. */
+	else if (fsync(pfd) < 0)
+		r = -errno;
+	close(pfd);
+	return r;
+}
+
+static int
+dir_remove(struct kv_store *s, const char *key)
+{
+	struct kv_dir *d = (struct kv_dir *)s;
+	char dkey[KV_KEY_MAX];
+	const char *leaf = split_key(key, dkey);
+	struct stat st;
+	int pfd, r = 0;
+
+	if (reserved(d, key))
+		return -EACCES;
+	cache_flush(d);
+	if ((pfd = wdir_open(d, dkey, false)) < 0)
+		return pfd == -ENOTDIR ? -ENOENT : pfd;
+	if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	else if (S_ISDIR(st.st_mode))
+		r = rm_tree(pfd, leaf);
+	else if (unlinkat(pfd, leaf, 0) < 0)
+		r = -errno;
+	if (r == 0 && fsync(pfd) < 0)
+		r = -errno;
+	close(pfd);
+	if (r == 0)
+		prune(d, dkey);
+	return r;
+}
+
+static int
+dir_rename(struct kv_store *s, const char *src, const char *dst)
+{
+	struct kv_dir *d = (struct kv_dir *)s;
+	char sdir[KV_KEY_MAX], ddir[KV_KEY_MAX];
+	const char *sleaf = split_key(src, sdir), *dleaf = split_key(dst, ddir);
+	int spfd, dpfd, sk, dk, r;
+
+	if (reserved(d, src) || reserved(d, dst))
+		return -EACCES;
+	cache_flush(d);
+	if ((r = kind_of(d, src, &sk)) < 0)
+		return r;
+	if (sk == KV_KIND_NONE)
+		return -ENOENT;
+	if ((r = kind_of(d, dst, &dk)) < 0)
+		return r;
+	/* Replace like with like only. */
+	if (dk != KV_KIND_NONE && dk != sk)
+		return dk == KV_KIND_DICT ? -EISDIR : -ENOTDIR;
+	if ((dpfd = wdir_open(d, ddir, true)) < 0)
+		return dpfd;
+	if ((spfd = wdir_open(d, sdir, false)) < 0) {
+		close(dpfd);
+		return spfd;
+	}
+	if (sk == KV_KIND_DICT && dk == KV_KIND_DICT) {
+		/* Swap, then remove the old dictionary now at src: dst is
+		 * never missing. */
+		if (renameat2(spfd, sleaf, dpfd, dleaf, RENAME_EXCHANGE) < 0)
+			r = -errno;
+		else
+			r = rm_tree(spfd, sleaf);
+	} else if (renameat(spfd, sleaf, dpfd, dleaf) < 0) {
+		r = -errno;
+	}
+	if (r == 0 && (fsync(dpfd) < 0 || fsync(spfd) < 0))
+		r = -errno;
+	close(spfd);
+	close(dpfd);
+	if (r == 0)
+		prune(d, sdir);
+	return r;
+}
+
 static void
 dir_close(struct kv_store *s)
 {
@@ -388,8 +760,36 @@ static const struct kv_store_ops dir_ops = {
 	.close = dir_close,
 };
 
+static const struct kv_store_ops dir_rw_ops = {
+	.name = "dir",
+	.exists = dir_exists,
+	.size = dir_size,
+	.read = dir_read,
+	.list = dir_list,
+	.last_modified = dir_last_modified,
+	.set = dir_set,
+	.remove = dir_remove,
+	.rename = dir_rename,
+	.close = dir_close,
+};
+
+static int
+dir_open(const char *root, bool rw, struct kv_store **out);
+
 int
 kv_dir_open(const char *root, struct kv_store **out)
+{
+	return dir_open(root, false, out);
+}
+
+int
+kv_dir_open_rw(const char *root, struct kv_store **out)
+{
+	return dir_open(root, true, out);
+}
+
+static int
+dir_open(const char *root, bool rw, struct kv_store **out)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_BENEATH };
@@ -411,8 +811,8 @@ kv_dir_open(const char *root, struct kv_store **out)
 		close(fd);
 		return -ENOMEM;
 	}
-	d->base.ops = &dir_ops;
-	d->base.rw = false;
+	d->base.ops = rw ? &dir_rw_ops : &dir_ops;
+	d->base.rw = rw;
 	d->rootfd = fd;
 	/* No inotify: serve uncached. */
 	d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -141,6 +141,17 @@ bool kv_store_rw(const struct kv_store *s);
  * and read as -ENOENT.  Returns 0, -ENOTDIR, -ENOENT, -ENOSYS (no openat2).
  */
 int kv_dir_open(const char *root, struct kv_store **out);
+/*
+ * The same, read-write.  set writes a temporary file in the value's
+ * directory (named ".kvd-tmp-*": keys with a segment starting so are
+ * refused with -EACCES, and listings leave them out), fsyncs it, renames
+ * it over the value and fsyncs the directory: it returns once the value is
+ * durable, and a crash leaves the old value or the new one.  Directories
+ * are made as needed and removed once a remove or rename empties them.
+ * Writes never leave the root: they act only inside directories opened
+ * beneath it, on names, without following a final symlink.
+ */
+int kv_dir_open_rw(const char *root, struct kv_store **out);
 
 /* --- pack (backend_pack.c): the crunch image, format in docs/kv.md --- */
 
@@ -214,10 +225,25 @@ typedef int kv_copy_from_fn(void *arg, uint32_t ref, uint32_t off, void *dst,
 typedef int kv_copy_to_fn(void *arg, uint32_t ref, uint32_t off,
 			  const void *src, uint32_t len);
 
+/*
+ * Optional zero-copy: map_to writes into *addr a pointer to bytes
+ * off..off+len of the frontend's page ref, mapped writable, until the
+ * matching unmap(arg, ref).  Returns 0 or -errno as copy_to.  The peer may
+ * change those bytes at any time: we only ever write through the pointer,
+ * never read it back.
+ */
+typedef int kv_map_to_fn(void *arg, uint32_t ref, uint32_t off, uint32_t len,
+			 void **addr);
+typedef void kv_unmap_fn(void *arg, uint32_t ref);
+
 struct kv_server_ctx {
 	struct kv_store *store;
 	kv_copy_from_fn *copy_from;
 	kv_copy_to_fn *copy_to;
+	/* Both or neither: a one-segment get then reads from the store
+	 * straight into the granted page, not through a bounce buffer. */
+	kv_map_to_fn *map_to;
+	kv_unmap_fn *unmap;
 	void *arg;		/* passed to the callbacks, e.g. a ring_peer */
 };
 

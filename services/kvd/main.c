@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: kvd serve --store dir|pack|tar|sqlite|sealed --path PATH\n"
-	      "                 [--key-file F] [--over-path P]\n"
+	      "                 [--rw] [--key-file F] [--over-path P]\n"
+	      "       kvd serve --store sealed --key-file F --over-path P\n"
 	      "       kvd pack DIR OUT\n"
 	      "       kvd --help\n"
 	      "\n"
@@ -29,6 +31,7 @@ usage(FILE *f)
 	      "                 image), tar (an archive), sqlite (read-write),\n"
 	      "                 sealed (encrypted values over sqlite)\n"
 	      "    --path P     the directory, image, archive or database\n"
+	      "    --rw         dir: serve the directory read-write\n"
 	      "    --key-file F sealed: the 32-byte key file (mode 0600 or 0400)\n"
 	      "    --over-path P  sealed: the sqlite database (default: --path)\n"
 	      "  pack DIR OUT   pack the regular files and directories under DIR\n"
@@ -42,13 +45,13 @@ usage(FILE *f)
 
 static int
 open_store(const char *kind, const char *path, const char *keyfile,
-	   const char *over, struct kv_store **out)
+	   const char *over, bool rw, struct kv_store **out)
 {
 	struct kv_store *inner;
 	int r;
 
 	if (strcmp(kind, "dir") == 0)
-		return kv_dir_open(path, out);
+		return rw ? kv_dir_open_rw(path, out) : kv_dir_open(path, out);
 	if (strcmp(kind, "pack") == 0)
 		return kv_pack_open(path, out);
 	if (strcmp(kind, "tar") == 0)
@@ -73,6 +76,7 @@ serve(int argc, char **argv)
 		{ "path", required_argument, NULL, 'p' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "over-path", required_argument, NULL, 'o' },
+		{ "rw", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +85,7 @@ serve(int argc, char **argv)
 	char link[PATH_MAX];
 	struct kv_store *store;
 	int c, r, notify_fd = -1;
+	bool rw = false;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -88,12 +93,17 @@ serve(int argc, char **argv)
 		case 'p': path = optarg; break;
 		case 'k': keyfile = optarg; break;
 		case 'o': over = optarg; break;
+		case 'w': rw = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	/* sealed may name its database by --over-path alone. */
+	if (path == NULL && kind != NULL && strcmp(kind, "sealed") == 0)
+		path = over;
 	if (optind != argc || kind == NULL || path == NULL ||
-	    (strcmp(kind, "sealed") == 0) != (keyfile != NULL)) {
+	    (strcmp(kind, "sealed") == 0) != (keyfile != NULL) ||
+	    (rw && strcmp(kind, "dir") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -116,7 +126,7 @@ serve(int argc, char **argv)
 		if (*end == '\0' && v >= 0 && v <= INT_MAX)
 			notify_fd = (int)v;
 	}
-	if ((r = open_store(kind, path, keyfile, over, &store)) < 0) {
+	if ((r = open_store(kind, path, keyfile, over, rw, &store)) < 0) {
 		ring_log(RING_LOG_ERR, "msg=\"cannot open store\" store=%s "
 			 "path=\"%s\" err=\"%s\"", kind, path, strerror(-r));
 		return 1;

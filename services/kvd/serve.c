@@ -28,6 +28,7 @@
 /* Under constant load we never sleep; still look at the store, the links
  * and the signalfd every this many busy rounds. */
 #define KV_BUSY_POLL_ROUNDS 64u
+#define KV_PUSH_EVERY 4u
 
 struct kv_conn {
 	struct kv_conn *next;
@@ -57,6 +58,26 @@ peer_copy_to(void *arg, uint32_t ref, uint32_t off, const void *src,
 	     uint32_t len)
 {
 	return ring_peer_copy_to(arg, ref, off, src, len);
+}
+
+static int
+peer_map_to(void *arg, uint32_t ref, uint32_t off, uint32_t len, void **addr)
+{
+	void *page;
+	int rc;
+
+	if (off > RING_PAGE_SIZE || len > RING_PAGE_SIZE - off)
+		return -EINVAL;
+	if ((rc = ring_peer_map(arg, ref, true, &page)) < 0)
+		return rc;
+	*addr = (unsigned char *)page + off;
+	return 0;
+}
+
+static void
+peer_unmap(void *arg, uint32_t ref)
+{
+	ring_peer_unmap(arg, ref);
 }
 
 static int
@@ -175,12 +196,14 @@ serve_conn(struct kv_conn *c)
 		.store = srv->store,
 		.copy_from = peer_copy_from,
 		.copy_to = peer_copy_to,
+		.map_to = peer_map_to,
+		.unmap = peer_unmap,
 		.arg = c->peer,
 	};
 	struct kv_response rsp[KV_BUDGET_MAX];
 	struct kv_request q;
 	bool batch = false, wrote[KV_BUDGET_MAX];
-	unsigned n = 0;
+	unsigned n = 0, sent = 0;
 	int rc;
 
 	while (n < srv->budget) {
@@ -211,17 +234,33 @@ serve_conn(struct kv_conn *c)
 			return -1;
 		}
 		n++;
+		/* Until a write opens a batch, answer as we go, publishing
+		 * every KV_PUSH_EVERY answers: a pipelining frontend then
+		 * refills the ring while we work, instead of both sides
+		 * taking turns with whole batches.  (Not every answer: each
+		 * push's fence waits for the frontend's cache line.)  Once
+		 * a batch is open, every later answer waits for its commit
+		 * (a read may have seen an uncommitted write). */
+		if (!batch) {
+			kvif_back_put(&c->ring, &rsp[sent++]);
+			if (sent % KV_PUSH_EVERY == 0 &&
+			    ring_back_push(&c->ring))
+				ring_evtchn_notify(c->ev);
+		}
 	}
-	if (n == 0)
-		return 0;
+	if (n == sent) {
+		if (ring_back_push(&c->ring))
+			ring_evtchn_notify(c->ev);
+		return (int)n;
+	}
 	/* The commit returns after the WAL fsync; only then may the
 	 * responses of the writes become visible. */
 	if (batch && (rc = kv_store_batch_end(srv->store, true)) < 0) {
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = sent; i < n; i++)
 			if (wrote[i] && rsp[i].status == KV_OK)
 				rsp[i].status = kv_status_from_errno(rc);
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = sent; i < n; i++)
 		kvif_back_put(&c->ring, &rsp[i]);
 	if (ring_back_push(&c->ring))
 		ring_evtchn_notify(c->ev);

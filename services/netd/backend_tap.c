@@ -22,23 +22,26 @@
 #define TAP_READS 32		/* reads kept in flight */
 #define TAP_WRITES 256		/* writes in flight or queued at most */
 #define TAP_RBUF 65536
+#define TAP_WBUF 2048		/* pre-allocated per write: small frames */
 #define UD_READ (1ull << 32)
 #define UD_WRITE (2ull << 32)
 
 struct tap_wr {
-	struct iovec iov;
-	uint8_t *buf;
+	uint8_t *buf;		/* TAP_WBUF bytes, or a larger frame's malloc */
+	bool big;
 };
 
 struct netd_tap {
 	int fd;
 	struct io_uring ring;
 	uint8_t *rbuf[TAP_READS];
-	struct iovec riov[TAP_READS];
 	struct tap_wr wr[TAP_WRITES];
 	unsigned wfree[TAP_WRITES], nwfree;
 	unsigned queued;	/* SQEs prepared, not yet submitted */
 	uint64_t wdrops;
+	unsigned sqe_flags;	/* IOSQE_FIXED_FILE once the fd is registered */
+	int sqe_fd;		/* 0 (the registered index) or fd */
+	uint8_t *wpool;		/* TAP_WRITES * TAP_WBUF */
 };
 
 static int
@@ -82,8 +85,8 @@ arm_read(struct netd_tap *t, unsigned i)
 
 	if (e == NULL)
 		return -EBUSY;
-	t->riov[i] = (struct iovec){ t->rbuf[i], TAP_RBUF };
-	io_uring_prep_readv(e, t->fd, &t->riov[i], 1, 0);
+	io_uring_prep_read(e, t->sqe_fd, t->rbuf[i], TAP_RBUF, 0);
+	e->flags |= (uint8_t)t->sqe_flags;
 	io_uring_sqe_set_data64(e, UD_READ | i);
 	t->queued++;
 	return 0;
@@ -118,8 +121,23 @@ netd_tap_open(const char *name, struct netd_tap **out)
 	if ((rc = io_uring_queue_init(2 * (TAP_READS + TAP_WRITES), &t->ring,
 				      0)) < 0)
 		goto fail_fd;
-	for (unsigned i = 0; i < TAP_WRITES; i++)
+	/* A registered file saves a file lookup and reference per SQE. */
+	t->sqe_fd = t->fd;
+	if (io_uring_register_files(&t->ring, &t->fd, 1) == 0) {
+		t->sqe_fd = 0;
+		t->sqe_flags = IOSQE_FIXED_FILE;
+	}
+	(void)io_uring_register_ring_fd(&t->ring);
+	/* Frames to the tap are copied once, into buffers that live as
+	 * long as the tap: no allocation per frame. */
+	if ((t->wpool = malloc((size_t)TAP_WRITES * TAP_WBUF)) == NULL) {
+		rc = -ENOMEM;
+		goto fail_ring;
+	}
+	for (unsigned i = 0; i < TAP_WRITES; i++) {
+		t->wr[i].buf = t->wpool + (size_t)i * TAP_WBUF;
 		t->wfree[t->nwfree++] = i;
+	}
 	for (unsigned i = 0; i < TAP_READS; i++) {
 		if ((t->rbuf[i] = malloc(TAP_RBUF)) == NULL) {
 			rc = -ENOMEM;
@@ -134,6 +152,7 @@ netd_tap_open(const char *name, struct netd_tap **out)
 fail_ring:
 	for (unsigned i = 0; i < TAP_READS; i++)
 		free(t->rbuf[i]);
+	free(t->wpool);
 	io_uring_queue_exit(&t->ring);
 fail_fd:
 	close(t->fd);
@@ -152,7 +171,9 @@ netd_tap_close(struct netd_tap *t)
 	for (unsigned i = 0; i < TAP_READS; i++)
 		free(t->rbuf[i]);
 	for (unsigned i = 0; i < TAP_WRITES; i++)
-		free(t->wr[i].buf);
+		if (t->wr[i].big)
+			free(t->wr[i].buf);
+	free(t->wpool);
 	free(t);
 }
 
@@ -182,10 +203,20 @@ tap_output(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 	}
 	i = t->wfree[t->nwfree - 1];
 	w = &t->wr[i];
-	free(w->buf);
-	if ((w->buf = malloc(len ? len : 1)) == NULL) {
-		t->wdrops++;
-		return;
+	if (w->big) {
+		free(w->buf);
+		w->buf = t->wpool + (size_t)i * TAP_WBUF;
+		w->big = false;
+	}
+	if (len > TAP_WBUF) {
+		uint8_t *b = malloc(len);
+
+		if (b == NULL) {
+			t->wdrops++;
+			return;
+		}
+		w->buf = b;
+		w->big = true;
 	}
 	memcpy(w->buf, frame, len);
 	/* A plain tap has no offload: the kernel needs a real checksum. */
@@ -196,8 +227,8 @@ tap_output(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 		return;
 	}
 	t->nwfree--;
-	w->iov = (struct iovec){ w->buf, len };
-	io_uring_prep_writev(e, t->fd, &w->iov, 1, 0);
+	io_uring_prep_write(e, t->sqe_fd, w->buf, len, 0);
+	e->flags |= (uint8_t)t->sqe_flags;
 	io_uring_sqe_set_data64(e, UD_WRITE | i);
 	t->queued++;
 }

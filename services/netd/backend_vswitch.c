@@ -25,6 +25,7 @@ struct sw_port {
 
 struct netd_sw {
 	uint64_t age_ns;
+	int nports;		/* ports at and above this are unused */
 	struct sw_port ports[NETD_SW_PORTS];
 	struct sw_entry tab[SW_BUCKETS][SW_WAYS];
 };
@@ -57,6 +58,8 @@ netd_sw_add_port(struct netd_sw *sw, const struct netd_port_ops *ops,
 	for (int i = 0; i < NETD_SW_PORTS; i++)
 		if (!sw->ports[i].used) {
 			sw->ports[i] = (struct sw_port){ ops, arg, true };
+			if (i >= sw->nports)
+				sw->nports = i + 1;
 			return i;
 		}
 	return -ENOSPC;
@@ -68,6 +71,9 @@ netd_sw_del_port(struct netd_sw *sw, int port)
 	if (port < 0 || port >= NETD_SW_PORTS)
 		return;
 	sw->ports[port].used = false;
+	/* Per-frame loops (flood, room) stop at the last port in use. */
+	while (sw->nports > 0 && !sw->ports[sw->nports - 1].used)
+		sw->nports--;
 	for (unsigned b = 0; b < SW_BUCKETS; b++)
 		for (unsigned w = 0; w < SW_WAYS; w++)
 			if (sw->tab[b][w].port == port)
@@ -141,7 +147,7 @@ netd_sw_input(struct netd_sw *sw, int in_port, const uint8_t *frame,
 						   len, rxflags);
 		return;
 	}
-	for (int i = 0; i < NETD_SW_PORTS; i++)
+	for (int i = 0; i < sw->nports; i++)
 		if (i != in_port && sw->ports[i].used)
 			sw->ports[i].ops->output(sw->ports[i].arg, frame, len,
 						 rxflags);
@@ -150,7 +156,7 @@ netd_sw_input(struct netd_sw *sw, int in_port, const uint8_t *frame,
 bool
 netd_sw_room(struct netd_sw *sw, int in_port)
 {
-	for (int i = 0; i < NETD_SW_PORTS; i++)
+	for (int i = 0; i < sw->nports; i++)
 		if (i != in_port && sw->ports[i].used &&
 		    sw->ports[i].ops->room != NULL &&
 		    !sw->ports[i].ops->room(sw->ports[i].arg))

@@ -1,7 +1,8 @@
 /*
  * netd: the NET backend daemon.  Serves every `vif` device whose backend
  * is this domain, joins the vifs in a learning switch, and with
- * --backend tap bridges them to a kernel tap.  See docs/netd.md.
+ * --backend tap bridges them to a kernel tap, with --backend xdp to an
+ * existing interface through AF_XDP.  See docs/netd.md.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,10 +36,13 @@ static struct nvif *vifs;
 static struct netd_sw *sw;
 static struct netd_tap *tap;
 static int tap_port = -1;
+static struct netd_xdp *xdp;
+static int xdp_port = -1;
 static struct ring_xenbus *xb;
 static struct ring_store *g_st;
 static volatile sig_atomic_t stop;
 static unsigned nvifs;
+static uint64_t pass_ns;	/* the clock, read once per pass of run_once */
 
 static void notify_line(const char *line);
 static void notify_status(void);
@@ -61,6 +65,12 @@ gcopy_to(void *arg, uint32_t gref, uint32_t off, const void *src,
 	 uint32_t len)
 {
 	return ring_peer_copy_to(arg, gref, off, src, len);
+}
+
+static int
+gcopy_batch(void *arg, struct ring_copy *ops, unsigned n)
+{
+	return ring_peer_copy_batch(arg, ops, n);
 }
 
 static void
@@ -87,7 +97,7 @@ sink_deliver(void *arg, const uint8_t *frame, uint32_t len, uint16_t rxflags)
 {
 	struct nvif *n = arg;
 
-	netd_sw_input(sw, n->port, frame, len, rxflags, netd_now_ns());
+	netd_sw_input(sw, n->port, frame, len, rxflags, pass_ns);
 }
 
 static bool
@@ -153,7 +163,7 @@ be_connect(void *arg, struct ring_xb_back_dev *dev, struct ring_peer *peer,
 	   struct ring_store *st, const char *fe_path)
 {
 	unsigned long txr, rxr, port, rxcopy = 0, rxnotify = 0, sg = 0;
-	struct netd_gops g = { gcopy_from, gcopy_to, peer };
+	struct netd_gops g = { gcopy_from, gcopy_to, peer, gcopy_batch };
 	char bp[256], *macs = NULL;
 	void *txp, *rxp;
 	struct nvif *n;
@@ -309,9 +319,11 @@ vif_fail(struct nvif *n)
 	snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u/state",
 		 ring_xb_back_dev_frontend_id(n->dev),
 		 ring_xb_back_dev_devid(n->dev));
-	if (ring_peer_process(n->peer) == -EPIPE ||
-	    (ring_store_read_uint(g_st, RING_XBT_NULL, p, &state) == 0 &&
-	     state >= RING_XB_CLOSING)) {
+	int rc = ring_store_read_uint(g_st, RING_XBT_NULL, p, &state);
+
+	/* On Xen a destroyed guest's directory is simply removed. */
+	if (ring_peer_process(n->peer) == -EPIPE || rc == -ENOENT ||
+	    (rc == 0 && state >= RING_XB_CLOSING)) {
 		n->closing = true;
 		return;
 	}
@@ -325,6 +337,7 @@ run_once(void)
 {
 	int work = 0, rc;
 
+	pass_ns = netd_now_ns();
 	for (struct nvif *n = vifs, *nx; n != NULL; n = nx) {
 		struct netd_vif_sink sink = { sink_deliver, sink_room, n };
 
@@ -339,7 +352,12 @@ run_once(void)
 		work += rc;
 	}
 	if (tap != NULL) {
-		rc = netd_tap_run(tap, sw, tap_port, netd_now_ns());
+		rc = netd_tap_run(tap, sw, tap_port, pass_ns);
+		if (rc > 0)
+			work += rc;
+	}
+	if (xdp != NULL) {
+		rc = netd_xdp_run(xdp, sw, xdp_port, netd_now_ns());
 		if (rc > 0)
 			work += rc;
 	}
@@ -360,6 +378,8 @@ run_once(void)
 	}
 	if (tap != NULL)
 		netd_tap_flush(tap);
+	if (xdp != NULL)
+		netd_xdp_flush(xdp);
 	return work;
 }
 
@@ -376,12 +396,20 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: netd --backend tap|vswitch [options]\n"
+"usage: netd --backend tap|vswitch|xdp [options]\n"
 "The NET backend: serves every `vif` device whose backend is this domain\n"
 "(Xen netif rings), joined by a learning switch.\n"
 "  --backend tap       bridge the vifs to a kernel tap (--tap required)\n"
 "  --backend vswitch   switch between vifs only (--tap adds an uplink)\n"
+"  --backend xdp       bridge the vifs to an existing interface through an\n"
+"                      AF_XDP socket (--ifname required)\n"
 "  --tap NAME          tap device to attach to, created if missing, set up\n"
+"  --ifname NAME       (xdp) the interface\n"
+"  --queue N           (xdp) its queue (default 0)\n"
+"  --umem-frames N     (xdp) UMEM chunks, power of two (default 4096)\n"
+"  --frame-size N      (xdp) chunk size, 2048 or 4096 (default 2048)\n"
+"  --xdp-mode M        (xdp) auto|native|generic (default auto)\n"
+"  --xsk-mode M        (xdp) auto|zerocopy|copy (default auto)\n"
 "  --link PATH         link socket (default $MORGANA_RUNDIR/$MORGANA_SERVICE.sock)\n"
 "  --mac-age S         seconds a learnt MAC is kept (default 300)\n"
 "  --spin N            spin budget before sleeping (default 2000)\n");
@@ -396,12 +424,22 @@ main(int argc, char **argv)
 		{ "link", required_argument, NULL, 'l' },
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "spin", required_argument, NULL, 's' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "umem-frames", required_argument, NULL, 'u' },
+		{ "frame-size", required_argument, NULL, 'f' },
+		{ "xdp-mode", required_argument, NULL, 'x' },
+		{ "xsk-mode", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *backend = NULL, *tapname = NULL, *link = NULL;
+	const char *xmode = "auto", *zmode = "auto";
+	struct netd_xdp_opts xo = { .sz = sizeof(xo) };
 	const char *svc = getenv("MORGANA_SERVICE");
 	unsigned age = 300, spin = RING_SPIN_DEFAULT, iter = 0;
+	uint64_t last_xb = 0;
+	bool xbdue = true;
 	char lbuf[PATH_MAX];
 	struct ring_xb_back *be;
 	int c, rc;
@@ -413,6 +451,12 @@ main(int argc, char **argv)
 		case 'l': link = optarg; break;
 		case 'a': age = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': spin = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'i': xo.ifname = optarg; break;
+		case 'q': xo.queue = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'u': xo.umem_frames = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'f': xo.frame_size = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'x': xmode = optarg; break;
+		case 'z': zmode = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -425,7 +469,23 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(backend, "xdp") == 0) {
-		ring_log(RING_LOG_ERR, "msg=\"the xdp backend is not implemented\"");
+		if (xo.ifname == NULL || tapname != NULL) {
+			fprintf(stderr, "netd: --backend xdp needs --ifname NAME (and no --tap)\n");
+			return 2;
+		}
+		xo.xdp_mode = strcmp(xmode, "native") == 0 ? NETD_XDP_NATIVE :
+			      strcmp(xmode, "generic") == 0 ? NETD_XDP_GENERIC :
+			      NETD_XDP_AUTO;
+		xo.xsk_mode = strcmp(zmode, "zerocopy") == 0 ? NETD_XSK_ZEROCOPY :
+			      strcmp(zmode, "copy") == 0 ? NETD_XSK_COPY :
+			      NETD_XSK_AUTO;
+		if ((xo.xdp_mode == NETD_XDP_AUTO && strcmp(xmode, "auto") != 0) ||
+		    (xo.xsk_mode == NETD_XSK_AUTO && strcmp(zmode, "auto") != 0)) {
+			usage(stderr);
+			return 2;
+		}
+	} else if (xo.ifname != NULL) {
+		fprintf(stderr, "netd: --ifname is for --backend xdp\n");
 		return 2;
 	}
 	if (strcmp(backend, "tap") == 0 && tapname == NULL) {
@@ -455,6 +515,12 @@ main(int argc, char **argv)
 		}
 		tap_port = netd_sw_add_port(sw, &netd_tap_port_ops, tap);
 	}
+	if (xo.ifname != NULL) {
+		/* netd_xdp_open logs the mode it got, or why it failed. */
+		if ((rc = netd_xdp_open(&xo, &xdp)) < 0)
+			return 1;
+		xdp_port = netd_sw_add_port(sw, &netd_xdp_port_ops, xdp);
+	}
 	if ((rc = ring_store_open(NULL, &g_st)) < 0 ||
 	    (rc = ring_xenbus_open(g_st, &xb)) < 0 ||
 	    (rc = ring_xb_back_open(xb, "vif", link, &back_ops, NULL, &be)) < 0) {
@@ -462,8 +528,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ring_xenbus_dispatch(xb);
-	ring_log(RING_LOG_INFO, "msg=ready backend=%s link=%s tap=%s", backend,
-		 link, tapname ? tapname : "-");
+	ring_log(RING_LOG_INFO, "msg=ready backend=%s link=%s tap=%s ifname=%s",
+		 backend, link, tapname ? tapname : "-",
+		 xo.ifname ? xo.ifname : "-");
 	notify_line("READY=1\n");
 	while (!stop) {
 		struct pollfd fds[128];
@@ -475,7 +542,8 @@ main(int argc, char **argv)
 			continue;
 		for (unsigned i = 0; work == 0 && i < spin; i++) {
 			if (pending() ||
-			    (tap != NULL && netd_tap_ready(tap)))
+			    (tap != NULL && netd_tap_ready(tap)) ||
+			    (xdp != NULL && netd_xdp_ready(xdp)))
 				work = 1;
 			ring_cpu_relax();
 		}
@@ -496,6 +564,9 @@ main(int argc, char **argv)
 		if (tap != NULL)
 			fds[nfd + nx++] = (struct pollfd){ .fd = netd_tap_fd(tap),
 							   .events = POLLIN };
+		if (xdp != NULL)
+			fds[nfd + nx++] = (struct pollfd){ .fd = netd_xdp_fd(xdp),
+							   .events = POLLIN };
 		{
 			int t = ring_xenbus_timeout_ms(xb), to;
 
@@ -503,10 +574,20 @@ main(int argc, char **argv)
 			if (t >= 0 && t < to)
 				to = t;
 			poll(fds, nfd + nx, to);
+			xbdue |= t == 0;
 		}
-		if (ring_xenbus_dispatch(xb) == -EPIPE) {
-			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
-			break;
+		/* The handshake re-reads device states from the store on
+		 * every dispatch: only when its fds or its timer ask, or once
+		 * a second (on Xen each read is a round trip to xenstored). */
+		for (unsigned i = 0; i < nfd; i++)
+			xbdue |= fds[i].revents != 0;
+		if (xbdue || netd_now_ns() - last_xb > 1000000000ull) {
+			xbdue = false;
+			last_xb = netd_now_ns();
+			if (ring_xenbus_dispatch(xb) == -EPIPE) {
+				ring_log(RING_LOG_ERR, "msg=\"store gone\"");
+				break;
+			}
 		}
 		for (struct nvif *n = vifs; n != NULL; n = n->next)
 			ring_evtchn_consume(n->ev);
@@ -516,6 +597,7 @@ main(int argc, char **argv)
 	ring_xenbus_close(xb);
 	ring_store_close(g_st);
 	netd_tap_close(tap);
+	netd_xdp_close(xdp);
 	netd_sw_close(sw);
 	return 0;
 }

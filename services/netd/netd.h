@@ -1,5 +1,6 @@
 /*
- * netd internals: the netif backend core, the learning switch and the tap.
+ * netd internals: the netif backend core, the learning switch, the tap and
+ * the AF_XDP backend.
  * Everything here but main.c goes into libnetd.a so the unit tests, the
  * fuzzer and the bench drive the same code in-process.
  *
@@ -27,13 +28,26 @@
  * In the daemon these are ring_peer_copy_from/copy_to; tests supply their
  * own over local pages.
  */
+struct ring_copy;
 struct netd_gops {
 	int (*copy_from)(void *arg, uint32_t gref, uint32_t off, void *dst,
 			 uint32_t len);
 	int (*copy_to)(void *arg, uint32_t gref, uint32_t off,
 		       const void *src, uint32_t len);
 	void *arg;
+	/*
+	 * Optional: many copies at once (ring_peer_copy_batch's contract).
+	 * When set, netd_vif_tx and netd_vif_rx_flush gather the copies of
+	 * up to NETD_BATCH packets into one call: on Xen each call is a
+	 * system call plus a hypercall.
+	 */
+	int (*copy_batch)(void *arg, struct ring_copy *ops, unsigned n);
 };
+
+/* Packets whose grant copies go in one batch (copy_batch set). */
+#define NETD_BATCH 32u
+/* Staging for a tx batch: room for a largest frame after the others. */
+#define NETD_TX_STAGE (NETD_FRAME_MAX + NETD_BATCH * 2048u)
 
 enum netd_tx_verdict {
 	NETD_TX_OK = 0,		/* frame copied into buf */
@@ -103,6 +117,7 @@ struct netd_vif {
 	uint64_t full_since_ns;	/* rx queue full since (0: not full) */
 	uint64_t tx_frames, tx_dropped, rx_frames, rx_dropped;
 	const char *fail_why;	/* set when a call returns -EPROTO */
+	struct netd_batch *batch;	/* copy_batch set: staging, else NULL */
 	uint8_t buf[NETD_FRAME_MAX];
 };
 
@@ -121,17 +136,23 @@ struct netd_vif_sink {
 
 /*
  * Attach to the frontend's two ring pages (mapped by the caller, writable).
- * v is caller-allocated.  Returns 0 or -EPROTO/-EINVAL from ring attach.
+ * v is caller-allocated.  With g->copy_batch, also allocates the batch
+ * staging (freed by netd_vif_fini).  Returns 0, -ENOMEM, or
+ * -EPROTO/-EINVAL from ring attach.
  */
 int netd_vif_init(struct netd_vif *v, void *tx_page, void *rx_page,
 		  const struct netd_gops *g, bool sg);
-/* Free the queued frames.  The ring pages stay the caller's. */
+/* Free the queued frames and the batch staging.  The ring pages stay
+ * the caller's. */
 void netd_vif_fini(struct netd_vif *v);
 
 /*
  * Take up to budget tx packets, answer every slot, hand good frames to
- * sink.  Returns the number of packets handled (>= 0), or -EPROTO for a
- * fatal violation (v->fail_why says which; disconnect the frontend).
+ * sink.  With g->copy_batch, packets already copied when the sink ran out
+ * of room wait in v (their slots unanswered) and go first on the next
+ * call.  Returns the number of packets taken off the ring (>= 0), or
+ * -EPROTO for a fatal violation (v->fail_why says which; disconnect the
+ * frontend).
  * Sets v->need_notify when the frontend wants a notify.
  */
 int netd_vif_tx(struct netd_vif *v, unsigned budget,
@@ -220,6 +241,75 @@ int netd_tap_flush(struct netd_tap *t);
 uint64_t netd_tap_pending(const struct netd_tap *t);
 /* True if completions are waiting (no syscall). */
 bool netd_tap_ready(struct netd_tap *t);
+
+/* ---------------- the AF_XDP backend ---------------- */
+
+#define NETD_XDP_FRAMES_DEFAULT 4096
+#define NETD_XDP_FRAME_SIZE_DEFAULT 2048
+
+enum netd_xdp_mode {
+	NETD_XDP_AUTO = 0,	/* native, else generic */
+	NETD_XDP_NATIVE,	/* driver mode only */
+	NETD_XDP_GENERIC,	/* skb mode only */
+};
+
+enum netd_xsk_mode {
+	NETD_XSK_AUTO = 0,	/* zero-copy (native XDP only), else copy */
+	NETD_XSK_ZEROCOPY,
+	NETD_XSK_COPY,
+};
+
+struct netd_xdp_opts {
+	size_t sz;		/* sizeof(struct netd_xdp_opts) */
+	const char *ifname;	/* an existing interface */
+	unsigned queue;		/* its rx/tx queue, < 64 */
+	unsigned umem_frames;	/* UMEM chunks, a power of two in 64..65536
+				 * (0: NETD_XDP_FRAMES_DEFAULT); half receive,
+				 * half transmit; each ring is half as long */
+	unsigned frame_size;	/* chunk size, 2048 or 4096 (0: default); a
+				 * frame is at most frame_size - 256 bytes in,
+				 * frame_size out */
+	enum netd_xdp_mode xdp_mode;
+	enum netd_xsk_mode xsk_mode;
+};
+
+struct netd_xdp;
+/*
+ * Load the embedded XDP redirect program (libbpf), attach it to o->ifname
+ * (native, else generic, as o->xdp_mode allows; a bpf_link when the kernel
+ * has them, so the program goes away with the process), open an AF_XDP
+ * socket on o->queue with its UMEM and rings (zero-copy, else copy, as
+ * o->xsk_mode allows) and enter it in the program's XSKMAP.  Logs one line
+ * `msg="xdp attached" ... xdp_mode=native|generic xsk_mode=zerocopy|copy`,
+ * or one `msg="xdp backend failed" why="..."` line.  Needs CAP_NET_ADMIN
+ * and CAP_BPF (root).  Returns 0, -EINVAL (bad options), -ENODEV/-ENXIO
+ * (no such interface), -EPERM, -EOPNOTSUPP, -EAFNOSUPPORT (the kernel
+ * refuses XDP or AF_XDP), -EBUSY (another program holds the interface),
+ * -ENOMEM, or another -errno from the kernel.  Does not block.
+ */
+int netd_xdp_open(const struct netd_xdp_opts *o, struct netd_xdp **out);
+/* Detach the program, close the socket, free everything; logs counters.
+ * NULL is fine. */
+void netd_xdp_close(struct netd_xdp *x);
+/* The AF_XDP socket: poll it (POLLIN) for received frames. */
+int netd_xdp_fd(const struct netd_xdp *x);
+/* Which modes open got. */
+void netd_xdp_info(const struct netd_xdp *x, bool *native, bool *zerocopy);
+/* Port ops for netd_sw_add_port (arg: the xdp backend).  Frames are
+ * copied into the UMEM; blank checksums are completed. */
+extern const struct netd_port_ops netd_xdp_port_ops;
+/*
+ * Reap tx completions, hand received frames (at most 256, and only while
+ * netd_sw_room(sw, port)) to sw at port, refill the fill ring, transmit
+ * what output queued.  Returns frames received (>= 0).  Does not block.
+ */
+int netd_xdp_run(struct netd_xdp *x, struct netd_sw *sw, int port,
+		 uint64_t now_ns);
+/* Publish the queued tx descriptors and kick the kernel.  Returns 0. */
+int netd_xdp_flush(struct netd_xdp *x);
+/* True if frames wait in the rx ring or the tx ring is not drained (no
+ * syscall). */
+bool netd_xdp_ready(const struct netd_xdp *x);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t netd_now_ns(void);

@@ -27,10 +27,12 @@ usage(FILE *f)
 	      "  NOTIFY_FD        optional: READY=1 / STOPPING=1 go here\n"
 	      "\n"
 	      "  --net socket       host sockets (`direct` is not implemented)\n"
-	      "  --allow LIST       addresses frontends may bind, A.B.C.D:PORT or\n"
-	      "                     A.B.C.D:* (comma-separated); default: none\n"
+	      "  --allow LIST       addresses frontends may bind (TCP and UDP alike),\n"
+	      "                     A.B.C.D:PORT or A.B.C.D:* (comma-separated);\n"
+	      "                     default: none\n"
 	      "  --max-sockets N    sockets per frontend (default 128)\n"
-	      "Outgoing connects are not restricted.  Exits 0 on SIGTERM/SIGINT.\n",
+	      "Outgoing connects and datagrams are not restricted.  Exits 0 on\n"
+	      "SIGTERM/SIGINT.\n",
 	      f);
 }
 

@@ -1,7 +1,8 @@
 /*
  * The pure half of tcpipd: decoding and validation of PV Calls commands,
- * the bind allow list, and iovecs over the data rings.  No I/O: this file
- * is what fuzz_pvcalls_cmd drives.
+ * the bind allow list, iovecs over the data rings, and the datagram
+ * record decoder.  No I/O: this file is what fuzz_pvcalls_cmd and
+ * fuzz_pvcalls_dgram drive.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -109,12 +110,19 @@ tcp_cmd_decode(const struct pvc_req *q, struct tcp_cmd *out)
 	out->id = q->u.socket.id;
 	switch (q->cmd) {
 	case PVC_CMD_SOCKET:
-		if (q->u.socket.domain != PVC_AF_INET ||
-		    q->u.socket.type != PVC_SOCK_STREAM ||
-		    (q->u.socket.protocol != 0 &&
-		     q->u.socket.protocol != IPPROTO_TCP))
+		out->type = q->u.socket.type;
+		if (q->u.socket.domain != PVC_AF_INET)
 			return -EAFNOSUPPORT;
-		return 0;
+		if (q->u.socket.type == PVC_SOCK_STREAM &&
+		    (q->u.socket.protocol == 0 ||
+		     q->u.socket.protocol == IPPROTO_TCP))
+			return 0;
+		/* feature-x-dgram: Linux's pvcalls-back refuses this. */
+		if (q->u.socket.type == PVC_SOCK_DGRAM &&
+		    (q->u.socket.protocol == 0 ||
+		     q->u.socket.protocol == IPPROTO_UDP))
+			return 0;
+		return -EAFNOSUPPORT;
 	case PVC_CMD_CONNECT:
 		out->ref = q->u.connect.ref;
 		out->evtchn = q->u.connect.evtchn;
@@ -140,6 +148,10 @@ tcp_cmd_decode(const struct pvc_req *q, struct tcp_cmd *out)
 	case PVC_CMD_X_SHUTDOWN:
 		out->how = q->u.x_shutdown.how;
 		return out->how == SHUT_WR ? 0 : -EINVAL;
+	case PVC_CMD_X_RING:
+		out->ref = q->u.x_ring.ref;
+		out->evtchn = q->u.x_ring.evtchn;
+		return 0;
 	default:
 		return -PVC_ENOTSUPP;
 	}
@@ -173,6 +185,65 @@ tcp_ring_iov(uint8_t *const *pages, uint32_t npages, uint32_t base,
 		n++;
 		len -= chunk;
 		pos = (pos + chunk) & (size - 1);
+	}
+	return (int)n;
+}
+
+int
+tcp_dgram_decode(uint8_t *const *pages, uint32_t npages, uint32_t base,
+		 uint32_t size, uint32_t cons, uint32_t queued,
+		 struct tcp_dgram *d, unsigned max, struct iovec *iov,
+		 unsigned max_iov)
+{
+	unsigned n = 0, used = 0;
+
+	if (queued > size || max_iov < TCP_DGRAM_IOV_MAX)
+		return -EINVAL;
+	while (queued > 0 && n < max) {
+		struct pvc_dgram_hdr h;
+		struct iovec hv[2];
+		uint8_t *hp = (uint8_t *)&h;
+		uint64_t have = 0;
+		uint32_t rec;
+		int k;
+
+		if (queued < sizeof(h))
+			return -EPROTO;
+		/* The header, copied out once (robust to any alignment, even
+		 * though a well-behaved producer keeps it in one piece). */
+		k = tcp_ring_iov(pages, npages, base, size, cons, sizeof(h), hv,
+				 2);
+		if (k < 0)
+			return -EINVAL;
+		for (int i = 0; i < k; i++) {
+			memcpy(hp, hv[i].iov_base, hv[i].iov_len);
+			hp += hv[i].iov_len;
+			have += hv[i].iov_len;
+		}
+		if (have != sizeof(h))
+			return -EPROTO;
+		if ((rec = pvc_dgram_check(&h, queued, false)) == 0)
+			return -EPROTO;
+		k = tcp_ring_iov(pages, npages, base, size,
+				 cons + (uint32_t)sizeof(h), h.len, iov + used,
+				 max_iov - used);
+		if (k < 0)
+			return -EINVAL;
+		have = 0;
+		for (int i = 0; i < k; i++)
+			have += iov[used + (unsigned)i].iov_len;
+		if (have != h.len)
+			break;	/* out of iovecs: the rest next time */
+		d[n] = (struct tcp_dgram){ .rec = rec, .len = h.len,
+					   .iov_first = used,
+					   .niov = (unsigned)k };
+		d[n].to.sin_family = AF_INET;
+		d[n].to.sin_port = h.port;
+		d[n].to.sin_addr.s_addr = h.addr;
+		used += (unsigned)k;
+		cons += rec;
+		queued -= rec;
+		n++;
 	}
 	return (int)n;
 }

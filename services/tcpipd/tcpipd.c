@@ -35,10 +35,15 @@
 #include "morgana/xenbus.h"
 #include "services/tcpipd/tcpipd.h"
 
-#define MAX_DATA_PAGES (1u << PVC_MAX_PAGE_ORDER)
+#define MAX_DATA_PAGES (1u << PVC_X_DGRAM_MAX_ORDER)	/* >= stream's */
 #define IOV_MAX_RING (MAX_DATA_PAGES + 2)
+#define DG_BATCH 32u		/* datagrams per sendmmsg */
+#define DG_BUDGET 64u		/* datagrams per direction per pass */
+#define DG_RCVBUF (1 << 20)	/* asked for; capped by net.core.rmem_max */
 
-enum tkind { T_PASSIVE, T_ACTIVE };
+/* T_DGRAM (feature-x-dgram): a UDP socket, its host socket made at
+ * SOCKET, its ring mapped at X_RING, served by dgram_pump. */
+enum tkind { T_PASSIVE, T_ACTIVE, T_DGRAM };
 
 struct tsock {
 	struct tsock *next;
@@ -66,6 +71,11 @@ struct tsock {
 	bool in_done, out_done, broken, want_out, in_room;
 	bool again;		/* notify bits: an index moved while arming */
 	bool shut_pending, shut_done;
+
+	/* datagram */
+	bool dg_connected;	/* CONNECT set a default destination */
+	uint32_t dg_in_cons;	/* the frontend's in_cons seen last pass */
+	uint64_t dg_sent, dg_recvd, dg_send_err, dg_trunc;
 };
 
 struct tfront {
@@ -185,8 +195,13 @@ sock_free(struct tfront *f, struct tsock *s)
 		}
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->kind == T_ACTIVE)
+	if (s->kind != T_PASSIVE)
 		unmap_ring(f, s);
+	if (s->kind == T_DGRAM)
+		ring_log(RING_LOG_DEBUG,
+			 "msg=\"datagram socket closed\" frontend=%u id=%" PRIu64 " sent=%" PRIu64 " received=%" PRIu64 " send_errors=%" PRIu64 " truncated=%" PRIu64,
+			 ring_xb_back_dev_frontend_id(f->dev), s->id, s->dg_sent,
+			 s->dg_recvd, s->dg_send_err, s->dg_trunc);
 	f->nsocks--;
 	free(s);
 }
@@ -207,6 +222,9 @@ sock_new(struct tfront *f, uint64_t id, enum tkind kind, int fd)
 	return s;
 }
 
+static int map_ring_order(struct tfront *f, struct tsock *s, uint32_t ref,
+			  uint32_t port, uint32_t max_order);
+
 /*
  * Map the data ring of an active socket: the indexes page, then its
  * ring_order (read once) and refs (copied once), then every data page,
@@ -215,6 +233,13 @@ sock_new(struct tfront *f, uint64_t id, enum tkind kind, int fd)
  */
 static int
 map_ring(struct tfront *f, struct tsock *s, uint32_t ref, uint32_t port)
+{
+	return map_ring_order(f, s, ref, port, PVC_MAX_PAGE_ORDER);
+}
+
+static int
+map_ring_order(struct tfront *f, struct tsock *s, uint32_t ref, uint32_t port,
+	       uint32_t max_order)
 {
 	void *p;
 	uint32_t order;
@@ -225,7 +250,7 @@ map_ring(struct tfront *f, struct tsock *s, uint32_t ref, uint32_t port)
 	s->intf = p;
 	s->intf_ref = ref;
 	order = __atomic_load_n(&s->intf->ring_order, __ATOMIC_ACQUIRE);
-	if (order < 1 || order > PVC_MAX_PAGE_ORDER) {
+	if (order < 1 || order > max_order) {
 		rc = -EFAULT;
 		goto fail;
 	}
@@ -281,6 +306,8 @@ sock_break(struct tfront *f, struct tsock *s, const char *why)
 	ring_evtchn_notify(s->ev);
 }
 
+static void dgram_pump(struct tfront *f, struct tsock *s);
+
 /*
  * One pass over an active socket: send what `out` holds, receive into
  * what `in` has room for, one notification if anything moved.
@@ -294,6 +321,10 @@ pump(struct tfront *f, struct tsock *s)
 	ssize_t n;
 	int niov;
 
+	if (s->kind == T_DGRAM) {
+		dgram_pump(f, s);
+		return;
+	}
 	s->again = false;
 	if (s->broken || s->connecting || s->intf == NULL)
 		return;
@@ -386,6 +417,339 @@ pump(struct tfront *f, struct tsock *s)
 	}
 }
 
+/* ---- datagram sockets (feature-x-dgram) -------------------------------- */
+
+#define DG_IOV 256u
+
+/*
+ * Send what `out` holds, up to DG_BUDGET records, one sendmmsg per batch
+ * of DG_BATCH.  A datagram the host refuses (EMSGSIZE, EDESTADDRREQ,
+ * ECONNREFUSED after an ICMP, ...) is dropped and counted: UDP promises
+ * no delivery, and one bad destination must not stop the others.
+ * Returns the bytes consumed, or -EPROTO for an impossible record.
+ */
+static int64_t
+dgram_out(struct tsock *s, uint32_t qout, bool *blocked, bool *more)
+{
+	static struct tcp_dgram d[DG_BATCH];
+	static struct iovec iov[DG_IOV];
+	static struct mmsghdr mm[DG_BATCH];
+	uint32_t done = 0;
+	unsigned budget = DG_BUDGET;
+
+	while (done < qout && budget > 0) {
+		int n = tcp_dgram_decode(s->pages, s->npages, s->size, s->size,
+					 s->out_cons + done, qout - done, d,
+					 budget < DG_BATCH ? budget : DG_BATCH,
+					 iov, DG_IOV), r;
+
+		if (n < 0)
+			return -EPROTO;
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			bool dflt = d[i].to.sin_port == 0;
+
+			mm[i].msg_hdr = (struct msghdr){
+				.msg_name = dflt ? NULL : &d[i].to,
+				.msg_namelen = dflt ? 0 : sizeof(d[i].to),
+				.msg_iov = iov + d[i].iov_first,
+				.msg_iovlen = d[i].niov,
+			};
+		}
+		r = sendmmsg(s->fd, mm, (unsigned)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS) {
+				*blocked = true;
+				break;
+			}
+			/* The first one failed: drop it, go on with the rest. */
+			s->dg_send_err++;
+			done += d[0].rec;
+			budget--;
+			continue;
+		}
+		for (int i = 0; i < r; i++)
+			done += d[i].rec;
+		s->dg_sent += (uint64_t)r;
+		budget -= (unsigned)r;
+	}
+	*more = done < qout && !*blocked;
+	return done;
+}
+
+/* Write len bytes from src into ring half `base` at free-running idx. */
+static void
+ring_put(struct tsock *s, uint32_t base, uint32_t idx, const void *src,
+	 uint32_t len)
+{
+	struct iovec v[4];
+	const uint8_t *p = src;
+	int k = tcp_ring_iov(s->pages, s->npages, base, s->size, idx, len, v, 4);
+
+	for (int i = 0; i < k; i++) {
+		memcpy(v[i].iov_base, p, v[i].iov_len);
+		p += v[i].iov_len;
+	}
+}
+
+/*
+ * Receive into `in`, up to DG_BUDGET datagrams, each straight into the
+ * ring behind its header.  When `in` has room for the largest datagram
+ * there is no need to look first; otherwise MSG_PEEK|MSG_TRUNC tells the
+ * next one's size, and it waits (*full) until the frontend makes room.
+ * One that could never fit (larger than the ring) is taken, once `in` is
+ * empty, truncated to the ring, with PVC_DGRAM_TRUNC and full_len.
+ * Returns the bytes produced.
+ */
+static uint32_t
+dgram_in(struct tsock *s, uint32_t qin, bool *full, bool *more)
+{
+	static struct iovec iov[IOV_MAX_RING];
+	uint32_t made = 0;
+	unsigned budget = DG_BUDGET;
+
+	while (budget > 0) {
+		uint32_t room = s->size - qin - made, cap, got, idx;
+		struct sockaddr_in from;
+		struct msghdr mh = { .msg_name = &from,
+				     .msg_namelen = sizeof(from),
+				     .msg_iov = iov };
+		struct pvc_dgram_hdr h;
+		ssize_t n;
+		int k;
+
+		if (room < PVC_DGRAM_REC(0)) {
+			*full = true;
+			break;
+		}
+		if (room >= PVC_DGRAM_REC_MAX) {
+			cap = PVC_DGRAM_MAX;
+		} else {
+			n = recv(s->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				/* A pending error (an ICMP for an earlier
+				 * send): reading it cleared it. */
+				budget--;
+				continue;
+			}
+			if (PVC_DGRAM_REC((uint32_t)n) <= room) {
+				cap = (uint32_t)n;
+			} else if ((uint64_t)PVC_DGRAM_REC((uint32_t)n) > s->size &&
+				   qin + made == 0) {
+				cap = s->size - (uint32_t)sizeof(h);
+			} else {
+				*full = true;
+				break;
+			}
+		}
+		/* Invariant: PVC_DGRAM_REC(cap) <= room. */
+		idx = s->in_prod + made;
+		k = tcp_ring_iov(s->pages, s->npages, 0, s->size,
+				 idx + (uint32_t)sizeof(h), cap, iov,
+				 IOV_MAX_RING);
+		mh.msg_iovlen = (size_t)(k > 0 ? k : 0);
+		n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			budget--;
+			continue;
+		}
+		got = (uint64_t)n > cap ? cap : (uint32_t)n;
+		h = (struct pvc_dgram_hdr){
+			.len = got,
+			.flags = got < (uint64_t)n ? PVC_DGRAM_TRUNC : 0,
+			.port = from.sin_port,
+			.addr = from.sin_addr.s_addr,
+			.full_len = (uint32_t)n,
+		};
+		if (h.flags)
+			s->dg_trunc++;
+		ring_put(s, 0, idx, &h, sizeof(h));
+		made += PVC_DGRAM_REC(got);
+		s->dg_recvd++;
+		budget--;
+	}
+	*more = budget == 0;
+	return made;
+}
+
+/* One pass over a datagram socket: pump()'s twin, record by record. */
+static void
+dgram_pump(struct tfront *f, struct tsock *s)
+{
+	uint32_t in_cons, out_prod, qin, qout, made = 0;
+	bool moved_in = false, moved_out = false, blocked = false;
+	bool more_out = false, more_in = false, full = false;
+	int64_t sent = 0;
+
+	s->again = false;
+	s->want_out = s->in_room = false;
+	if (s->broken || s->intf == NULL)
+		return;
+	in_cons = ld_acq(&s->intf->in_cons);
+	out_prod = ld_acq(&s->intf->out_prod);
+	qin = pvc_queued(s->in_prod, in_cons, s->size);
+	qout = pvc_queued(out_prod, s->out_cons, s->size);
+	if (qin == UINT32_MAX || qout == UINT32_MAX ||
+	    (qin | qout) % PVC_DGRAM_ALIGN != 0) {
+		sock_break(f, s, "impossible data ring index");
+		return;
+	}
+	if (qout > 0) {
+		sent = dgram_out(s, qout, &blocked, &more_out);
+		if (sent < 0) {
+			sock_break(f, s, "bad datagram record");
+			return;
+		}
+		if (sent > 0) {
+			/* Our reads of `out` (the kernel's copies) /before/
+			 * the space goes back to the frontend. */
+			atomic_thread_fence(memory_order_seq_cst);
+			s->out_cons += (uint32_t)sent;
+			st_rel(&s->intf->out_cons, s->out_cons);
+			moved_out = true;
+		}
+		qout -= (uint32_t)sent;
+	}
+	s->want_out = blocked;
+	made = dgram_in(s, qin, &full, &more_in);
+	if (made > 0) {
+		/* Payloads and headers /before/ the index that publishes
+		 * them (release store). */
+		s->in_prod += made;
+		st_rel(&s->intf->in_prod, s->in_prod);
+		moved_in = true;
+	}
+	s->in_room = !full;
+	s->again = more_out || more_in;
+	f->passes++;
+	if (!f->nbits) {
+		if (moved_in || moved_out) {
+			ring_evtchn_notify(s->ev);
+			f->notifies++;
+		}
+	} else {
+		if ((moved_in && pvc_nb_take(pvc_in_notify(s->intf), PVC_NB_DATA)) ||
+		    (moved_out && pvc_nb_take(pvc_out_notify(s->intf), PVC_NB_SPACE))) {
+			ring_evtchn_notify(s->ev);
+			f->notifies++;
+		} else if (moved_in || moved_out) {
+			f->suppressed++;
+		}
+		/* Ask to be woken for what we wait for, then look again. */
+		if (qout == 0) {
+			pvc_nb_arm(pvc_out_notify(s->intf), PVC_NB_DATA);
+			if (ld_acq(&s->intf->out_prod) != s->out_cons)
+				s->again = true;
+		}
+		if (full) {
+			pvc_nb_arm(pvc_in_notify(s->intf), PVC_NB_SPACE);
+			if (ld_acq(&s->intf->in_cons) != in_cons)
+				s->again = true;
+		}
+	}
+}
+
+/* SOCKET: a stream socket is only validated (like Linux: the host socket
+ * comes with CONNECT or BIND); a datagram socket exists from now on. */
+static void
+do_socket(struct tfront *f, const struct tcp_cmd *c)
+{
+	int fd;
+
+	if (c->type != PVC_SOCK_DGRAM) {
+		reply(f, c->req_id, c->cmd, 0, c->id);
+		return;
+	}
+	if (find(f, c->id) != NULL) {
+		reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+		return;
+	}
+	if (f->nsocks >= f->d->max_socks) {
+		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		reply(f, c->req_id, c->cmd, -errno, c->id);
+		return;
+	}
+	/* A burst waits in the host socket while `in` is full: ask for
+	 * room for several maximal datagrams (the kernel caps this at
+	 * net.core.rmem_max, 208 KiB on a stock Debian). */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ DG_RCVBUF }, sizeof(int));
+	if (sock_new(f, c->id, T_DGRAM, fd) == NULL) {
+		close(fd);
+		reply(f, c->req_id, c->cmd, -ENOMEM, c->id);
+		return;
+	}
+	reply(f, c->req_id, c->cmd, 0, c->id);
+}
+
+/* X_RING: the datagram socket's data ring (order up to
+ * PVC_X_DGRAM_MAX_ORDER); indexes must start PVC_DGRAM_ALIGN-aligned. */
+static void
+do_x_ring(struct tfront *f, const struct tcp_cmd *c)
+{
+	struct tsock *s = find(f, c->id);
+	int rc;
+
+	if (s == NULL || s->kind != T_DGRAM) {
+		reply(f, c->req_id, c->cmd, -EINVAL, c->id);
+		return;
+	}
+	if (s->intf != NULL || s->broken) {
+		reply(f, c->req_id, c->cmd, s->broken ? -EPROTO : -EISCONN,
+		      c->id);
+		return;
+	}
+	rc = map_ring_order(f, s, c->ref, c->evtchn, PVC_X_DGRAM_MAX_ORDER);
+	if (rc == 0 && (s->in_prod | s->out_cons) % PVC_DGRAM_ALIGN != 0) {
+		unmap_ring(f, s);
+		rc = -EINVAL;
+	}
+	reply(f, c->req_id, c->cmd, rc, c->id);
+	if (rc == 0)
+		pump(f, s);
+}
+
+/* CONNECT on a datagram socket: a default destination (header port 0),
+ * and the host filters what it receives to that peer.  No ring. */
+static void
+dgram_connect(struct tfront *f, struct tsock *s, const struct tcp_cmd *c)
+{
+	int rc = 0;
+
+	if (s->broken)
+		rc = -EPROTO;
+	else if (connect(s->fd, (const struct sockaddr *)&c->sa,
+			 sizeof(c->sa)) < 0)
+		rc = -errno;
+	s->dg_connected = rc == 0;
+	reply(f, c->req_id, c->cmd, rc, c->id);
+}
+
+static void
+dgram_bind(struct tfront *f, struct tsock *s, const struct tcp_cmd *c)
+{
+	int rc = 0;
+
+	/* No SO_REUSEADDR: for UDP it would let a second socket share the
+	 * port (and steal its datagrams); UDP has no TIME_WAIT to skip. */
+	if (s->broken)
+		rc = -EPROTO;
+	else if (bind(s->fd, (const struct sockaddr *)&c->sa,
+		      sizeof(c->sa)) < 0)
+		rc = -errno;
+	reply(f, c->req_id, c->cmd, rc, c->id);
+	if (rc == 0)
+		pump(f, s);
+}
+
 /* ---- commands --------------------------------------------------------- */
 
 static int
@@ -402,8 +766,11 @@ do_connect(struct tfront *f, const struct tcp_cmd *c)
 	struct tsock *s;
 	int fd, rc;
 
-	if (find(f, c->id) != NULL) {
-		reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+	if ((s = find(f, c->id)) != NULL) {
+		if (s->kind == T_DGRAM)
+			dgram_connect(f, s, c);
+		else
+			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
 		return;
 	}
 	if (f->nsocks >= f->d->max_socks) {
@@ -480,8 +847,11 @@ do_bind(struct tfront *f, const struct tcp_cmd *c)
 		reply(f, c->req_id, c->cmd, -EACCES, c->id);
 		return;
 	}
-	if (find(f, c->id) != NULL) {
-		reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+	if ((s = find(f, c->id)) != NULL) {
+		if (s->kind == T_DGRAM)
+			dgram_bind(f, s, c);
+		else
+			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
 		return;
 	}
 	if (f->nsocks >= f->d->max_socks) {
@@ -608,7 +978,7 @@ do_release(struct tfront *f, const struct tcp_cmd *c)
 	if (s != NULL) {
 		/* Best effort: what `out` still holds goes to the host
 		 * socket before it closes (the kernel then delivers it). */
-		if (s->kind == T_ACTIVE && !s->connecting)
+		if (s->kind != T_PASSIVE && !s->connecting)
 			pump(f, s);
 		if (s->connecting)
 			reply(f, s->creq_id, PVC_CMD_CONNECT, -ECONNABORTED,
@@ -643,11 +1013,7 @@ handle(struct tfront *f, const struct pvc_req *q)
 		return;
 	}
 	switch (c.cmd) {
-	case PVC_CMD_SOCKET:
-		/* Like Linux: validate only; the host socket comes with
-		 * CONNECT or BIND. */
-		reply(f, c.req_id, c.cmd, 0, c.id);
-		break;
+	case PVC_CMD_SOCKET: do_socket(f, &c); break;
 	case PVC_CMD_CONNECT: do_connect(f, &c); break;
 	case PVC_CMD_BIND: do_bind(f, &c); break;
 	case PVC_CMD_LISTEN: do_listen(f, &c); break;
@@ -655,6 +1021,7 @@ handle(struct tfront *f, const struct pvc_req *q)
 	case PVC_CMD_POLL: do_accept_poll(f, &c); break;
 	case PVC_CMD_RELEASE: do_release(f, &c); break;
 	case PVC_CMD_X_SHUTDOWN: do_shutdown(f, &c); break;
+	case PVC_CMD_X_RING: do_x_ring(f, &c); break;
 	}
 }
 
@@ -726,6 +1093,7 @@ be_probe(void *arg, struct ring_xb_back_dev *dev, struct ring_store *st,
 		{ "function-calls", "1" },
 		{ "feature-x-shutdown", "1" },
 		{ "feature-x-notify-bits", "1" },
+		{ "feature-x-dgram", "1" },
 	};
 	char p[256];
 	uint32_t tx;
@@ -969,8 +1337,17 @@ tcpd_serve(const struct tcpd_opts *o)
 				*slots[i].revents = (short)(*slots[i].revents |
 							    fds[i].revents);
 		/* Handshake first: it may connect or free frontends (the
-		 * revents live inside them, so nothing dangles). */
-		if ((rc = ring_xenbus_dispatch(xb)) < 0) {
+		 * revents live inside them, so nothing dangles).  Only when
+		 * one of its fds is ready (the store's fd also signals queued
+		 * watch events) or on timeout: each dispatch re-reads every
+		 * frontend's state from the store, a round trip to another
+		 * process that would otherwise be paid per data wake-up. */
+		bool xb_ready = rc == 0;
+
+		for (unsigned i = 0; i < nxb; i++)
+			if (fds[i].revents)
+				xb_ready = true;
+		if (xb_ready && (rc = ring_xenbus_dispatch(xb)) < 0) {
 			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
 			goto out;
 		}

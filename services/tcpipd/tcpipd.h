@@ -4,7 +4,8 @@
  * frontend socket onto a host kernel socket, as Linux's pvcalls-back does.
  *
  * tcp_proto.c holds the pure parts (no I/O, fuzzed): command decoding and
- * validation, the bind allow list, and the iovecs over a data ring.
+ * validation, the bind allow list, the iovecs over a data ring, and the
+ * datagram record decoder (feature-x-dgram).
  * tcpipd.c holds the serving loop.
  */
 #ifndef SERVICES_TCPIPD_TCPIPD_H
@@ -48,6 +49,7 @@ struct tcp_cmd {
 	int backlog;			/* listen: clamped to [0, SOMAXCONN] */
 	uint32_t ref, evtchn;		/* connect, accept: the data ring */
 	uint32_t how;			/* x_shutdown */
+	uint32_t type;			/* socket: PVC_SOCK_STREAM or _DGRAM */
 };
 
 /*
@@ -55,8 +57,10 @@ struct tcp_cmd {
  * *out.  req_id, cmd and id are always filled so that an error can be
  * answered.  Returns 0, or the negative Linux errno to answer with:
  * -PVC_ENOTSUPP (unknown cmd), -EAFNOSUPPORT (socket triple other than
- * AF_INET/SOCK_STREAM/0 or IPPROTO_TCP), -EINVAL (address length outside
- * 16..28, family not AF_INET, x_shutdown how != SHUT_WR).  Never blocks.
+ * AF_INET with SOCK_STREAM/0 or IPPROTO_TCP, or with SOCK_DGRAM/0 or
+ * IPPROTO_UDP), -EINVAL (address length outside 16..28, family not
+ * AF_INET, x_shutdown how != SHUT_WR).  X_RING fills id, ref, evtchn.
+ * Never blocks.
  */
 int tcp_cmd_decode(const struct pvc_req *q, struct tcp_cmd *out);
 
@@ -72,6 +76,36 @@ int tcp_cmd_decode(const struct pvc_req *q, struct tcp_cmd *out);
 int tcp_ring_iov(uint8_t *const *pages, uint32_t npages, uint32_t base,
 		 uint32_t size, uint32_t idx, uint32_t len, struct iovec *iov,
 		 unsigned max);
+
+/* One datagram decoded from a ring half by tcp_dgram_decode. */
+struct tcp_dgram {
+	uint32_t rec;			/* bytes the record takes on the ring */
+	uint32_t len;			/* payload bytes */
+	struct sockaddr_in to;		/* zeroed, AF_INET; sin_port 0: send to
+					 * the CONNECTed destination */
+	unsigned iov_first, niov;	/* its payload: iov[first..first+n) */
+};
+
+/* iovecs one PVC_DGRAM_MAX payload may need (pages crossed, plus the wrap). */
+#define TCP_DGRAM_IOV_MAX (PVC_DGRAM_MAX / RING_PAGE_SIZE + 3u)
+
+/*
+ * Decode the datagram records (pvcalls_proto.h, feature-x-dgram) queued
+ * on a ring half from free-running index cons: `queued` bytes (a value
+ * already checked <= size), on the same geometry as tcp_ring_iov.  Each
+ * header is copied out of the ring once and checked with
+ * pvc_dgram_check(.., false); payloads are described by iovecs into the
+ * pages (not copied).  Stops after max records, or before a record whose
+ * payload would not fit the iov[0..max_iov) still free (max_iov >=
+ * TCP_DGRAM_IOV_MAX guarantees at least one record).  Returns the number
+ * of records filled into d[], 0 when queued is 0, -EPROTO if a record
+ * is impossible (bad header, a record longer than what is queued, fewer
+ * than 16 bytes left), -EINVAL for inconsistent arguments.  Never blocks.
+ */
+int tcp_dgram_decode(uint8_t *const *pages, uint32_t npages, uint32_t base,
+		     uint32_t size, uint32_t cons, uint32_t queued,
+		     struct tcp_dgram *d, unsigned max, struct iovec *iov,
+		     unsigned max_iov);
 
 /* ---- the daemon ------------------------------------------------------- */
 

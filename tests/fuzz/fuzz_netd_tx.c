@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[NETD_FRAME_MAX];
 	struct net_tx_request slots[64];
-	struct netd_gops g = { cf, ct, NULL };
+	struct netd_gops g = { cf, ct, NULL, NULL };
 	struct netd_tx_pkt pkt;
 	unsigned n = (unsigned)(size / sizeof(slots[0]));
 	int v;

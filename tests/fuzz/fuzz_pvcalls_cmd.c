@@ -4,8 +4,10 @@
  * and the data-ring iovec builder on arbitrary indexes.  Checks what the
  * serving loop relies on: the reply always echoes req_id/cmd/id, a
  * successful decode of CONNECT/BIND is an AF_INET sockaddr with zero
- * padding, the backlog is within [0, SOMAXCONN], and every iovec lies
- * inside the pages it was given.
+ * padding, the backlog is within [0, SOMAXCONN], a SOCKET gets through
+ * only for TCP or (feature-x-dgram) UDP over AF_INET, and every iovec
+ * lies inside the pages it was given.  The datagram framing has its own
+ * target, fuzz_pvcalls_dgram.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,7 +89,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c.backlog < 0 || c.backlog > SOMAXCONN)
 		abort();
 	if (q.cmd > PVC_CMD_POLL && q.cmd != PVC_CMD_X_SHUTDOWN &&
-	    rc != -PVC_ENOTSUPP)
+	    q.cmd != PVC_CMD_X_RING && rc != -PVC_ENOTSUPP)
+		abort();
+	/* SOCKET: only AF_INET stream/TCP or datagram/UDP get through. */
+	if (q.cmd == PVC_CMD_SOCKET && rc == 0 &&
+	    (q.u.socket.domain != PVC_AF_INET ||
+	     (c.type != PVC_SOCK_STREAM && c.type != PVC_SOCK_DGRAM) ||
+	     (q.u.socket.protocol != 0 &&
+	      q.u.socket.protocol != (c.type == PVC_SOCK_STREAM ? 6u : 17u))))
 		abort();
 	return 0;
 }

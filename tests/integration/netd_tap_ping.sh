@@ -38,7 +38,10 @@ ip netns exec "$ns" ip link set ntap0 up
 if command -v tshark >/dev/null; then
 	ip netns exec "$ns" tshark -q -i ntap0 -w "$tmp/cap.pcap" 2>"$tmp/tshark.log" &
 	tpid=$!
-	sleep 1
+	# Under load tshark can take seconds to start: wait until it says
+	# it captures, or the count of replies below comes up short.
+	for _ in $(seq 100); do grep -q 'Capturing on' "$tmp/tshark.log" && break; sleep 0.1; done
+	sleep 0.5
 else
 	echo "tshark not installed: skipping the capture check"
 fi

@@ -7,10 +7,19 @@
  * starts netd as domain 1 (env contract: XENSTORED_PATH, MORGANA_RUNDIR,
  * MORGANA_SERVICE, NOTIFY_FD; waits for READY=1), then the frontends as
  * domains 2, 3, ...  Scenarios:
- *   --scenario ping    netd --backend tap --tap T; one responder (domid 2)
+ *   --scenario ping    netd --backend tap --tap T (or --backend xdp
+ *                      --ifname I with --xdp I); one responder (domid 2)
  *                      answers ARP and ICMP echo for --ip, reassembling
  *                      fragmented requests and fragmenting replies; runs
  *                      until SIGTERM; touches --ready-file once connected.
+ *                      With --front PATH the responder is that program
+ *                      instead (an appkit application: its device is
+ *                      named net0, signature NET; it gets --ip), with
+ *                      --mtu N the toolstack writes mtu = N for it, and
+ *                      with --respawn a netd that dies is started again
+ *                      (each netd's pid is printed as "netd-pid=N").
+ *                      --scenario blast --front PATH: the sender is that
+ *                      appkit program (given --frames and --size).
  *   --scenario stream  netd --backend vswitch; --fronts K (>= 2)
  *                      frontends; every one broadcasts hellos until all
  *                      others saw it; fronts 0 and 1 exchange --frames N
@@ -20,6 +29,10 @@
  *                      good ones finish and the hostile one saw the
  *                      outcome netback would give (fatal: disconnected;
  *                      drop: ERROR response; ok: OKAY).
+ *   --scenario sink    as ping, but the frontend only counts the frames
+ *                      of EtherType 0x88b5 it receives; on SIGTERM it
+ *                      prints "rate: sink R frames/s received" (R from
+ *                      its first to its last such frame).
  * Exit status 0 iff the scenario succeeded.
  */
 #include <errno.h>
@@ -47,7 +60,9 @@
 
 #define DOM_NETD 1
 #define DOM_FRONT0 2
-#define TXN 40			/* tx buffer pages (read-only grants) */
+#define TXN 64			/* tx buffer pages (read-only grants) */
+#define SMALLN (TXN * 4)	/* blast: 1 KiB buffers over the same pages */
+#define SMALL_ID 0x8000u
 #define RXN 128			/* rx buffer pages */
 #define ETHERTYPE_TEST 0x88b5
 
@@ -73,6 +88,9 @@ struct nfront {
 	uint32_t txref[TXN];
 	bool txbusy[TXN];
 	unsigned txfree;
+	bool sbusy[SMALLN];	/* blast only: it never uses whole pages */
+	uint16_t sfree[SMALLN];
+	unsigned nsfree;
 	void *rxpg[RXN];
 	uint32_t rxref[RXN];
 	uint8_t frame[65536];
@@ -137,6 +155,11 @@ fe_setup(void *arg, struct ring_xb_front *xfe, struct ring_share *share,
 		f->txbusy[i] = false;
 	}
 	f->txfree = TXN;
+	f->nsfree = SMALLN;
+	for (unsigned i = 0; i < SMALLN; i++) {
+		f->sbusy[i] = false;
+		f->sfree[i] = (uint16_t)(SMALLN - 1 - i);
+	}
 	for (unsigned i = 0; i < RXN; i++)
 		if ((rc = ring_share_grant(share, false, &f->rxref[i],
 					   &f->rxpg[i])) < 0)
@@ -227,6 +250,27 @@ send_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
 	return 0;
 }
 
+/* Blast: queue a frame of at most 1 KiB in a 1 KiB buffer (four to a
+ * page, so 256 are in flight).  Returns 0, -EAGAIN. */
+static int
+send_small(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	struct net_tx_request q;
+	unsigned b;
+
+	if (!f->up || f->nsfree == 0 || ring_front_free(&f->tx) == 0)
+		return -EAGAIN;
+	b = f->sfree[--f->nsfree];
+	memcpy((uint8_t *)f->txpg[b / 4] + (b % 4) * 1024, fr, len);
+	q = (struct net_tx_request){ .gref = f->txref[b / 4],
+				     .offset = (uint16_t)((b % 4) * 1024),
+				     .id = (uint16_t)(SMALL_ID | b),
+				     .size = (uint16_t)len };
+	net_tx_front_put(&f->tx, &q);
+	f->sbusy[b] = true;
+	return 0;
+}
+
 static void
 kick(struct nfront *f)
 {
@@ -250,6 +294,19 @@ drain(struct nfront *f)
 		n++;
 		if (tr.status == NET_RSP_NULL)
 			continue;
+		if (tr.id & SMALL_ID) {
+			unsigned b = tr.id & ~SMALL_ID;
+
+			if (b >= SMALLN || !f->sbusy[b])
+				return -1;
+			f->sbusy[b] = false;
+			f->sfree[f->nsfree++] = (uint16_t)b;
+			if (tr.status != NET_RSP_OKAY)
+				f->last_tx_status = tr.status;
+			else
+				f->tx_ok++;
+			continue;
+		}
 		if (tr.id >= TXN || !f->txbusy[tr.id])
 			return -1;
 		f->txbusy[tr.id] = false;
@@ -614,13 +671,34 @@ blast_fill(struct nfront *f)
 	uint8_t fr[1514] = { 0x02, 0, 0, 0, 0, 0x99 };
 	uint32_t len = s_size ? s_size : 60;
 
+	if (len > 1024)
+		len = 1024;
+
 	if (s_t0 == 0)
 		s_t0 = now_s();
 	memcpy(fr + 6, f->mac, 6);
 	put16(fr + 12, ETHERTYPE_TEST);
-	while (s_sent < s_frames && send_frame(f, fr, len) == 0)
+	while (s_sent < s_frames && send_small(f, fr, len) == 0) {
 		s_sent++;
+		/* Publish as we go: netd starts on the first frames while we
+		 * write the rest. */
+		if ((s_sent & 31) == 0)
+			kick(f);
+	}
 	kick(f);
+}
+
+/* Sink: count test frames; s_t0/s_t1 are the first and the last. */
+static int
+sink_frame(struct nfront *f, const uint8_t *fr, uint32_t len)
+{
+	(void)f;
+	if (len < NET_ETH_HLEN || get16(fr + 12) != ETHERTYPE_TEST)
+		return 0;
+	s_t1 = now_s();
+	if (s_recv++ == 0)
+		s_t0 = s_t1;
+	return 0;
 }
 
 /* ================= hostile ================= */
@@ -750,6 +828,8 @@ run_front(const char *mode, const char *ready_file)
 		f.on_frame = responder_frame;
 	} else if (strcmp(mode, "blast") == 0) {
 		f.on_frame = blast_frame;
+	} else if (strcmp(mode, "sink") == 0) {
+		f.on_frame = sink_frame;
 	} else if (strcmp(mode, "stream") == 0) {
 		f.on_frame = stream_frame;
 		front_mac(s_idx ^ 1, s_peer_mac);
@@ -768,7 +848,7 @@ run_front(const char *mode, const char *ready_file)
 				return 1;
 			}
 		}
-		if (f.on_frame == responder_frame) {
+		if (f.on_frame == responder_frame || f.on_frame == sink_frame) {
 			if (f.up && !ready_written && ready_file) {
 				int fd = open(ready_file, O_WRONLY | O_CREAT, 0644);
 
@@ -779,7 +859,7 @@ run_front(const char *mode, const char *ready_file)
 		} else if (f.on_frame == blast_frame) {
 			if (f.up)
 				blast_fill(&f);
-			if (s_sent == s_frames && f.txfree == TXN) {
+			if (s_sent == s_frames && f.nsfree == SMALLN) {
 				s_t1 = now_s();
 				break;
 			}
@@ -830,6 +910,19 @@ run_front(const char *mode, const char *ready_file)
 				return 1;
 			}
 		}
+		/* Blast and stream: while frames are in flight answers come
+		 * within microseconds; spin for them (bounded) rather than
+		 * sleep, as the adaptive wait does (DESIGN.md §3). */
+		if (n == 0 && f.up && ((f.on_frame == blast_frame &&
+					f.nsfree < SMALLN) || s_streaming)) {
+			for (unsigned i = 0; i < RING_SPIN_DEFAULT &&
+			     !ring_front_has_unconsumed(&f.tx) &&
+			     !ring_front_has_unconsumed(&f.rx); i++)
+				ring_cpu_relax();
+			if (ring_front_has_unconsumed(&f.tx) ||
+			    ring_front_has_unconsumed(&f.rx))
+				continue;
+		}
 		if (n == 0 && wait_ev(xb, &f, 10) < 0)
 			return 1;
 		else if (n > 0 && (++iter & 15) == 0 && wait_ev(xb, &f, 0) < 0)
@@ -841,6 +934,10 @@ run_front(const char *mode, const char *ready_file)
 	if (f.on_frame == stream_frame && s_idx < 2 && s_t1 > s_t0)
 		printf("rate: front %u %.0f frames/s received\n", s_idx,
 		       (double)s_recv / (s_t1 - s_t0));
+	if (f.on_frame == sink_frame)
+		printf("rate: sink %.0f frames/s received (%" PRIu64 " frames)\n",
+		       s_recv > 1 && s_t1 > s_t0 ? (double)(s_recv - 1) / (s_t1 - s_t0) : 0.0,
+		       s_recv);
 	if (f.on_frame == blast_frame && s_t1 > s_t0)
 		printf("rate: blast %.0f frames/s sent\n",
 		       (double)s_sent / (s_t1 - s_t0));
@@ -878,6 +975,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 		} else {
 			unsetenv("NOTIFY_FD");
 		}
+		if (domid != DOM_NETD)
+			unsetenv("MORGANA_SERVICE");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -891,6 +990,8 @@ spawn(char *const argv[], uint16_t domid, int notify_fd)
 
 struct devs {
 	unsigned n;		/* frontends: domids 2 .. 2+n-1 */
+	unsigned mtu;		/* 0: no mtu key */
+	bool named;		/* name = net0, signature = NET (appkit) */
 };
 
 static int
@@ -917,6 +1018,20 @@ create_devices(struct ring_store *st, void *arg)
 			 DOM_NETD, fe);
 		if ((rc = ring_store_write(st, RING_XBT_NULL, p, mac, 17)) < 0)
 			return rc;
+		if (d->mtu) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/mtu", fe);
+			if ((rc = ring_store_printf(st, RING_XBT_NULL, p, "%u",
+						    d->mtu)) < 0)
+				return rc;
+		}
+		if (d->named) {
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/name", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "net0", 4)) < 0)
+				return rc;
+			snprintf(p, sizeof(p), "/local/domain/%u/device/vif/0/signature", fe);
+			if ((rc = ring_store_write(st, RING_XBT_NULL, p, "NET", 3)) < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -948,10 +1063,12 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: net_responder --netd PATH --scenario ping|stream|hostile [options]\n"
+"usage: net_responder --netd PATH --scenario ping|stream|hostile|blast|sink [options]\n"
 "A TEST netif frontend and mini toolstack for netd (see the file header).\n"
 "  --netd PATH        the netd binary\n"
 "  --tap NAME         (ping) tap for netd --backend tap\n"
+"  --xdp IFNAME       (ping, sink) netd --backend xdp --ifname IFNAME\n"
+"  --netd-arg ARG     one more argument for netd (repeatable, 8 at most)\n"
 "  --ip A.B.C.D       (ping) the responder's address\n"
 "  --ready-file F     (ping) created once the responder is connected\n"
 "  --fronts K         (stream) frontends, 2..16 (default 3)\n"
@@ -959,6 +1076,10 @@ usage(FILE *out)
 "  --size N           (stream, blast) fixed frame size\n"
 "  --scenario blast   netd --backend tap --tap T; one frontend sends\n"
 "                     --frames frames to an unknown MAC (flooded to the tap)\n"
+"  --front PATH       (ping) the responder is this appkit program; (blast)\n"
+"                     the sender is (it gets --frames and --size)\n"
+"  --mtu N            (ping) write mtu = N into the frontend's directory\n"
+"  --respawn          (ping) start netd again whenever it dies\n"
 "  --hostile MODE     (hostile) crosspage short slots19 slots20 oversize\n"
 "                     zerofrag extra gso0 incomplete gref index rxgref\n");
 }
@@ -970,6 +1091,8 @@ main(int argc, char **argv)
 		{ "netd", required_argument, NULL, 'n' },
 		{ "scenario", required_argument, NULL, 'S' },
 		{ "tap", required_argument, NULL, 't' },
+		{ "xdp", required_argument, NULL, 'X' },
+		{ "netd-arg", required_argument, NULL, 'A' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "fronts", required_argument, NULL, 'k' },
@@ -979,11 +1102,19 @@ main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "index", required_argument, NULL, 'x' },
 		{ "size", required_argument, NULL, 'z' },
+		{ "front", required_argument, NULL, 'F' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "respawn", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *netd = NULL, *scen = NULL, *tap = NULL, *ip = "10.77.0.2";
+	const char *xdpif = NULL, *nextra[8];
+	unsigned nnextra = 0;
 	const char *ready = NULL, *hostile = NULL, *role = NULL, *mode = NULL;
+	const char *front = NULL;
+	unsigned mtu = 0;
+	bool respawn = false;
 	unsigned nfronts = 3;
 	unsigned long long frames = 1000000;
 	char self[PATH_MAX], rundir[] = "/tmp/netresp.XXXXXX", sock[PATH_MAX];
@@ -998,6 +1129,14 @@ main(int argc, char **argv)
 		case 'n': netd = optarg; break;
 		case 'S': scen = optarg; break;
 		case 't': tap = optarg; break;
+		case 'X': xdpif = optarg; break;
+		case 'A':
+			if (nnextra == 8) {
+				usage(stderr);
+				return 2;
+			}
+			nextra[nnextra++] = optarg;
+			break;
 		case 'i': ip = optarg; break;
 		case 'r': ready = optarg; break;
 		case 'k': nfronts = (unsigned)atoi(optarg); break;
@@ -1007,6 +1146,9 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'x': s_idx = (unsigned)atoi(optarg); break;
 		case 'z': s_size = (uint32_t)atoi(optarg); break;
+		case 'F': front = optarg; break;
+		case 'M': mtu = (unsigned)atoi(optarg); break;
+		case 'P': respawn = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1027,8 +1169,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0) &&
-	    tap == NULL) {
+	if ((strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+	     strcmp(scen, "sink") == 0) &&
+	    tap == NULL && xdpif == NULL) {
 		usage(stderr);
 		return 2;
 	}
@@ -1059,10 +1202,11 @@ main(int argc, char **argv)
 	setenv("XENSTORED_PATH", sock, 1);
 	setenv("MORGANA_RUNDIR", rundir, 1);
 	setenv("MORGANA_SERVICE", "netd", 1);
-	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ? 1 :
+	nproc = strcmp(scen, "ping") == 0 || strcmp(scen, "blast") == 0 ||
+		strcmp(scen, "sink") == 0 ? 1 :
 		nfronts + (strcmp(scen, "hostile") == 0);
 	{
-		struct devs d = { nproc };
+		struct devs d = { nproc, mtu, front != NULL };
 
 		if (as_client(create_devices, &d) < 0) {
 			fprintf(stderr, "net_responder: cannot create devices\n");
@@ -1072,14 +1216,25 @@ main(int argc, char **argv)
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		goto out;
 	fcntl(pfd[1], F_SETFD, 0);	/* netd inherits the write end */
+	/* Outside the block below: --respawn starts netd again with it. */
+	char *nargv[16] = { (char *)netd, "--backend",
+			    tap ? "tap" : xdpif ? "xdp" : "vswitch" };
+	unsigned na = 3;
 	{
-		char *nargv[] = { (char *)netd, "--backend",
-				  tap ? "tap" : "vswitch",
-				  tap ? "--tap" : NULL, (char *)tap, NULL };
 		char buf[64] = "";
 		size_t got = 0;
 		double t0 = now_s();
 
+		if (tap != NULL) {
+			nargv[na++] = "--tap";
+			nargv[na++] = (char *)tap;
+		} else if (xdpif != NULL) {
+			nargv[na++] = "--ifname";
+			nargv[na++] = (char *)xdpif;
+		}
+		for (unsigned i = 0; i < nnextra; i++)
+			nargv[na++] = (char *)nextra[i];
+		nargv[na] = NULL;
 		npid = spawn(nargv, DOM_NETD, pfd[1]);
 		close(pfd[1]);
 		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -1100,6 +1255,8 @@ main(int argc, char **argv)
 				goto stop;
 			}
 		}
+		printf("netd-pid=%d\n", (int)npid);
+		fflush(stdout);
 	}
 	snprintf(sfr, sizeof(sfr), "%llu", frames);
 	snprintf(ssz, sizeof(ssz), "%u", s_size);
@@ -1107,6 +1264,7 @@ main(int argc, char **argv)
 	for (unsigned k = 0; k < nproc; k++) {
 		const char *m = strcmp(scen, "ping") == 0 ? "respond" :
 				strcmp(scen, "blast") == 0 ? "blast" :
+				strcmp(scen, "sink") == 0 ? "sink" :
 				k < nfronts ? "stream" : hostile;
 		char *fargv[] = { self, "--role", "front", "--mode", (char *)m,
 				  "--index", sidx, "--frames", sfr, "--fronts", snf,
@@ -1114,7 +1272,16 @@ main(int argc, char **argv)
 				  ready ? "--ready-file" : NULL, (char *)ready, NULL };
 
 		snprintf(sidx, sizeof(sidx), "%u", k);
-		fpids[k] = spawn(fargv, (uint16_t)(DOM_FRONT0 + k), -1);
+		char ipa[64], fra[48], sza[32];
+		char *aargv[] = { (char *)front, ipa, NULL };
+		char *bargv[] = { (char *)front, fra, sza, NULL };
+		bool blast = strcmp(scen, "blast") == 0;
+
+		snprintf(ipa, sizeof(ipa), "--ip=%s", ip);
+		snprintf(fra, sizeof(fra), "--frames=%llu", frames);
+		snprintf(sza, sizeof(sza), "--size=%u", s_size ? s_size : 64);
+		fpids[k] = spawn(front == NULL ? fargv : blast ? bargv : aargv,
+				 (uint16_t)(DOM_FRONT0 + k), -1);
 	}
 	{
 		unsigned left = nproc;
@@ -1126,6 +1293,14 @@ main(int argc, char **argv)
 
 			serve(5);
 			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (w == npid && respawn) {
+					fprintf(stderr, "net_responder: netd died (status %d): restarting it\n",
+						status);
+					npid = spawn(nargv, DOM_NETD, -1);
+					printf("netd-pid=%d\n", (int)npid);
+					fflush(stdout);
+					continue;
+				}
 				if (w == npid) {
 					fprintf(stderr, "net_responder: netd died (status %d)\n",
 						status);
@@ -1147,7 +1322,8 @@ main(int argc, char **argv)
 			}
 		}
 		if (!ok || left > 0)
-			rc = strcmp(scen, "ping") == 0 && ok && stop ? 0 : 1;
+			rc = (strcmp(scen, "ping") == 0 ||
+			      strcmp(scen, "sink") == 0) && ok && stop ? 0 : 1;
 	}
 stop:
 	for (unsigned k = 0; k < nproc; k++)

@@ -3,7 +3,7 @@
  * runs a TCP echo server through tcpipd (tests/integration/tcpipd_*.sh).
  *
  *   pvcalls_echo --tcpipd BIN --rundir DIR --port P [--allow LIST]
- *                [--hostile] [--front APP]
+ *                [--hostile] [--hostile-udp] [--front APP]
  *
  * The toolstack (dom0) serves the store, creates device pvcalls/0 for
  * domain 2 (and domain 3 with --hostile), starts tcpipd as domain 1 with
@@ -23,7 +23,14 @@
  * releases a connection once the peer closed and everything was echoed.
  * The hostile frontend sends commands tcpipd must refuse, checks each
  * answer, then corrupts its command ring's producer index and waits to be
- * disconnected.
+ * disconnected.  With --hostile-udp (implies --hostile) it exercises the
+ * datagram extension instead: refused SOCKET/X_RING/BIND, a bind to
+ * 127.0.0.1:P+2 (the allow list must name it), one datagram to
+ * 127.0.0.1:P and its echo checked record by record; then it prints
+ * "hostile: udp waiting" and expects a datagram of 20000 bytes of 0x5a
+ * from the host, which its order-2 ring can only get truncated; then a
+ * record header claiming more than the ring holds, which must break that
+ * socket alone (both error fields -EPROTO).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +83,7 @@ struct front {
 	struct ring_share *share;
 	struct ring_front ring;
 	struct ring_evtchn *ev;
-	bool up, hostile, dropped;
+	bool up, hostile, dropped, udp;
 	uint16_t port;
 	int notify_fd;
 	uint32_t next_req;
@@ -275,9 +282,13 @@ echo(struct front *f, struct conn *c)
 				 __ATOMIC_RELEASE);
 		ring_evtchn_notify(c->ev);
 	}
-	/* EOF only once `in` is drained, and release once `out` is too. */
-	if (in_prod == in_cons + n &&
-	    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) != 0 &&
+	/* EOF only once `in` is drained, and release once `out` is too.
+	 * in_error first: tcpipd publishes the last in_prod before it, so
+	 * the in_prod read after it is final (the snapshot above may be
+	 * older than data that came just before the EOF). */
+	if (__atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) != 0 &&
+	    __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE) ==
+		    in_cons + n &&
 	    (__atomic_load_n(&c->intf->out_cons, __ATOMIC_ACQUIRE) ==
 		 out_prod + n ||
 	     __atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) != 0)) {
@@ -289,11 +300,18 @@ echo(struct front *f, struct conn *c)
 	}
 }
 
+static void hostile_udp_next(struct front *f);
+static void hostile_udp_data(struct front *f);
+
 static void
 hostile_next(struct front *f)
 {
 	struct pvc_req q;
 
+	if (f->udp) {
+		hostile_udp_next(f);
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	switch (f->hostile_step++) {
 	case 0:	/* an unknown command: ENOTSUPP (524) */
@@ -380,6 +398,10 @@ hostile_data(struct front *f)
 	struct conn *c = f->hc;
 	uint32_t size = PVC_RING_SIZE(ORDER), in_prod;
 
+	if (f->udp) {
+		hostile_udp_data(f);
+		return;
+	}
 	if (c == NULL || !c->active)
 		return;
 	if (c->intf == NULL)
@@ -434,6 +456,187 @@ hostile_data(struct front *f)
 	}
 }
 
+#define UDP_ID 20u
+
+static void
+hostile_udp_next(struct front *f)
+{
+	struct pvc_req q;
+
+	memset(&q, 0, sizeof(q));
+	switch (f->hostile_step++) {
+	case 0:	/* a datagram socket (feature-x-dgram) */
+		q.cmd = PVC_CMD_SOCKET;
+		q.u.socket.id = UDP_ID;
+		q.u.socket.domain = PVC_AF_INET;
+		q.u.socket.type = PVC_SOCK_DGRAM;
+		q.u.socket.protocol = 17;
+		send_req(f, &q, NULL, 0);
+		break;
+	case 1:	/* the same id again */
+		q.cmd = PVC_CMD_SOCKET;
+		q.u.socket.id = UDP_ID;
+		q.u.socket.domain = PVC_AF_INET;
+		q.u.socket.type = PVC_SOCK_DGRAM;
+		send_req(f, &q, NULL, -EEXIST);
+		break;
+	case 2:	/* SOCK_RAW */
+		q.cmd = PVC_CMD_SOCKET;
+		q.u.socket.id = UDP_ID + 1;
+		q.u.socket.domain = PVC_AF_INET;
+		q.u.socket.type = 3;
+		send_req(f, &q, NULL, -EAFNOSUPPORT);
+		break;
+	case 3:	/* a ring for a socket that does not exist */
+		q.cmd = PVC_CMD_X_RING;
+		q.u.x_ring.id = UDP_ID + 1;
+		send_req(f, &q, NULL, -EINVAL);
+		break;
+	case 4:	/* a UDP port the allow list does not name */
+		q.cmd = PVC_CMD_BIND;
+		q.u.bind.id = UDP_ID;
+		put_addr(q.u.bind.addr, 1);
+		q.u.bind.len = 16;
+		send_req(f, &q, NULL, -EACCES);
+		break;
+	case 5:	/* LISTEN on a datagram socket */
+		q.cmd = PVC_CMD_LISTEN;
+		q.u.listen.id = UDP_ID;
+		send_req(f, &q, NULL, -EINVAL);
+		break;
+	case 6:	/* a port it may bind */
+		q.cmd = PVC_CMD_BIND;
+		q.u.bind.id = UDP_ID;
+		put_addr(q.u.bind.addr, (uint16_t)(f->port + 2));
+		q.u.bind.len = 16;
+		send_req(f, &q, NULL, 0);
+		break;
+	case 7:	/* its ring */
+		f->hc = conn_new(f);
+		if (f->hc == NULL)
+			_exit(1);
+		f->hc->id = UDP_ID;
+		q.cmd = PVC_CMD_X_RING;
+		q.u.x_ring.id = UDP_ID;
+		q.u.x_ring.ref = f->hc->intf_ref;
+		q.u.x_ring.evtchn = ring_evtchn_port(f->hc->ev);
+		send_req(f, &q, f->hc, 0);
+		break;
+	case 8:	/* hostile_udp_data() broke the ring; release it */
+		q.cmd = PVC_CMD_RELEASE;
+		q.u.release.id = UDP_ID;
+		send_req(f, &q, f->hc, 0);
+		break;
+	default:
+		printf("hostile: %u answers wrong\n", f->hostile_bad);
+		fflush(stdout);
+		atomic_store(&f->ring.s->req_prod,
+			     f->ring.req_prod_pvt + f->ring.nr_ents + 5);
+		ring_evtchn_notify(f->ev);
+		break;
+	}
+}
+
+/*
+ * The hostile frontend's datagram socket: one record "hello-udp" to the
+ * echo application's port, its echo checked (header and payload), then a
+ * record whose header claims 60000 bytes where 16 are queued.
+ */
+static void
+hostile_udp_data(struct front *f)
+{
+	struct conn *c = f->hc;
+	uint32_t size = PVC_RING_SIZE(ORDER), in_prod;
+	uint8_t *out = c != NULL ? c->pages[size / RING_PAGE_SIZE] : NULL;
+	struct pvc_dgram_hdr h;
+
+	if (c == NULL || !c->active || c->intf == NULL)
+		return;
+	switch (f->hc_phase) {
+	case 0:
+		h = (struct pvc_dgram_hdr){ .len = 9, .port = htons(f->port),
+					    .addr = htonl(0x7f000001) };
+		memcpy(out, &h, sizeof(h));
+		memcpy(out + sizeof(h), "hello-udp", 9);
+		/* The record /before/ the index that publishes it. */
+		__atomic_store_n(&c->intf->out_prod, PVC_DGRAM_REC(9),
+				 __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		f->hc_phase = 1;
+		break;
+	case 1:
+		in_prod = __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE);
+		if (in_prod == 0)
+			break;
+		memcpy(&h, c->pages[0], sizeof(h));
+		if (in_prod != PVC_DGRAM_REC(9) || h.len != 9 || h.flags != 0 ||
+		    h.full_len != 9 || h.port != htons(f->port) ||
+		    h.addr != htonl(0x7f000001) ||
+		    memcmp(c->pages[0] + sizeof(h), "hello-udp", 9) != 0) {
+			printf("hostile: udp echo differs in_prod=%u len=%u\n",
+			       in_prod, h.len);
+			f->hostile_bad++;
+		} else {
+			printf("hostile: udp echo ok\n");
+		}
+		__atomic_store_n(&c->intf->in_cons, in_prod, __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		printf("hostile: udp waiting\n");
+		fflush(stdout);
+		f->hc_phase = 2;
+		break;
+	case 2:	/* 20000 bytes from the host, cut to what the ring holds */
+		in_prod = __atomic_load_n(&c->intf->in_prod, __ATOMIC_ACQUIRE);
+		if (in_prod == PVC_DGRAM_REC(9))
+			break;
+		memcpy(&h, c->pages[PVC_DGRAM_REC(9) / RING_PAGE_SIZE] +
+				   PVC_DGRAM_REC(9) % RING_PAGE_SIZE,
+		       sizeof(h));
+		{
+			uint32_t want = size - (uint32_t)sizeof(h), bad = 0;
+
+			for (uint32_t i = 0; i < want; i++) {
+				uint32_t pos = (PVC_DGRAM_REC(9) + 16 + i) % size;
+
+				bad += c->pages[pos / RING_PAGE_SIZE]
+					       [pos % RING_PAGE_SIZE] != 0x5a;
+			}
+			if (in_prod != PVC_DGRAM_REC(9) + size || h.len != want ||
+			    h.flags != PVC_DGRAM_TRUNC || h.full_len != 20000 ||
+			    h.addr != htonl(0x7f000001) || bad != 0) {
+				printf("hostile: udp truncation differs in_prod=%u len=%u flags=%u full_len=%u bad=%u\n",
+				       in_prod, h.len, h.flags, h.full_len, bad);
+				f->hostile_bad++;
+			} else {
+				printf("hostile: udp truncated ok\n");
+			}
+			fflush(stdout);
+		}
+		__atomic_store_n(&c->intf->in_cons, in_prod, __ATOMIC_RELEASE);
+		h = (struct pvc_dgram_hdr){ .len = 60000, .port = htons(f->port),
+					    .addr = htonl(0x7f000001) };
+		memcpy(out + PVC_DGRAM_REC(9), &h, sizeof(h));
+		__atomic_store_n(&c->intf->out_prod,
+				 PVC_DGRAM_REC(9) + (uint32_t)sizeof(h),
+				 __ATOMIC_RELEASE);
+		ring_evtchn_notify(c->ev);
+		f->hc_phase = 3;
+		break;
+	case 3:
+		if (__atomic_load_n(&c->intf->out_error, __ATOMIC_ACQUIRE) ==
+			    -EPROTO &&
+		    __atomic_load_n(&c->intf->in_error, __ATOMIC_ACQUIRE) ==
+			    -EPROTO) {
+			printf("hostile: udp ring broken\n");
+			fflush(stdout);
+			f->hc_phase = 4;
+			c->active = false;
+			hostile_next(f);
+		}
+		break;
+	}
+}
+
 static void
 on_rsp(struct front *f, const struct pvc_rsp *r)
 {
@@ -456,7 +659,8 @@ on_rsp(struct front *f, const struct pvc_rsp *r)
 		}
 		if (r->cmd == PVC_CMD_X_SHUTDOWN)
 			return;	/* hostile_data() goes on */
-		if (r->cmd == PVC_CMD_CONNECT && r->ret == 0) {
+		if ((r->cmd == PVC_CMD_CONNECT || r->cmd == PVC_CMD_X_RING) &&
+		    r->ret == 0 && p->c != NULL) {
 			p->c->active = true;
 			return;	/* hostile_data() goes on */
 		}
@@ -509,7 +713,7 @@ static int run_loop(struct front *fp, struct ring_xenbus *xb, uint16_t port,
 		    bool hostile);
 
 static int
-run_front(uint16_t port, bool hostile)
+run_front(uint16_t port, bool hostile, bool udp)
 {
 	struct ring_store *st;
 	struct ring_xenbus *xb;
@@ -521,6 +725,7 @@ run_front(uint16_t port, bool hostile)
 	ring_log_set_name(hostile ? "pvc-hostile" : "pvc-echo");
 	f.port = port;
 	f.hostile = hostile;
+	f.udp = udp;
 	f.notify_fd = nfd ? atoi(nfd) : -1;
 	if ((rc = ring_store_open(NULL, &st)) < 0 ||
 	    (rc = ring_xenbus_open(st, &xb)) < 0 ||
@@ -745,6 +950,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "hostile", no_argument, NULL, 'H' },
+		{ "hostile-udp", no_argument, NULL, 'U' },
 		{ "role", required_argument, NULL, 'R' },
 		{ "front", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
@@ -753,7 +959,7 @@ main(int argc, char **argv)
 	const char *front = NULL;
 	char self[PATH_MAX], sock[PATH_MAX + 16], portv[16], portkey[24];
 	unsigned port = 0;
-	bool hostile = false;
+	bool hostile = false, hudp = false;
 	int c, status, rd, frd = -1, rc = 1;
 	ssize_t sl;
 
@@ -764,6 +970,7 @@ main(int argc, char **argv)
 		case 'p': port = (unsigned)atoi(optarg); break;
 		case 'a': allow = optarg; break;
 		case 'H': hostile = true; break;
+		case 'U': hostile = hudp = true; break;
 		case 'R': role = optarg; break;
 		case 'F': front = optarg; break;
 		default: return 2;
@@ -772,7 +979,9 @@ main(int argc, char **argv)
 	if (port == 0 || port > 65535)
 		return 2;
 	if (role != NULL)
-		return run_front((uint16_t)port, strcmp(role, "hostile") == 0);
+		return run_front((uint16_t)port,
+				 strncmp(role, "hostile", 7) == 0,
+				 strcmp(role, "hostile-udp") == 0);
 	if (tcpipd == NULL || rundir == NULL)
 		return 2;
 	ring_log_set_name("pvc-toolstack");
@@ -803,7 +1012,8 @@ main(int argc, char **argv)
 			  allowarg, NULL };
 	char *fargv[] = { self, "--role", "echo", "--port", portv, NULL };
 	char *aargv[] = { (char *)front, portkey, NULL };
-	char *hargv[] = { self, "--role", "hostile", "--port", portv, NULL };
+	char *hargv[] = { self, "--role", hudp ? "hostile-udp" : "hostile",
+			  "--port", portv, NULL };
 	pid_t bpid = spawn(bargv, DOM_BACK, &rd), fpid = -1, hpid = -1;
 
 	if (bpid < 0 || !wait_ready(rd, 10000)) {

@@ -203,7 +203,11 @@ test_direct(void **state)
 	assert_int_equal(d->u.tcpipd.ipv4.addr, 0x0a000002);
 	assert_int_equal(d->u.tcpipd.ipv4.prefix, 24);
 	assert_int_equal(d->u.tcpipd.gateway.addr, 0x0a000001);
+	d = compose_manifest_device(m, "raw");
+	assert_string_equal(d->u.kvd.path, "kv.db");
+	assert_null(d->u.kvd.key_file);
 	d = compose_manifest_device(m, "db");
+	assert_null(d->u.kvd.path);
 	assert_int_equal(d->restart.policy, COMPOSE_RESTART_NO);	/* unquoted no */
 	assert_string_equal(d->u.kvd.key_file, "k");
 	assert_int_equal(compose_manifest_device(m, "raw")->sig,
@@ -219,6 +223,127 @@ test_direct(void **state)
 	assert_string_equal(m->services[4].name, "kv");
 	compose_manifest_free(m);
 	free(errs);
+}
+
+/* The argv kvd gets for device `name` under context c, joined by ' ';
+ * or the planner's error text when it refuses.  Caller frees. */
+static char *
+kvd_argv(const struct compose_manifest *m, struct compose_context *c,
+	 const char *name)
+{
+	struct compose_plan p;
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f = open_memstream(&buf, &sz);
+
+	assert_non_null(f);
+	if (compose_plan_make(m, c, "/p", "/b", &p, f) == 0) {
+		for (size_t i = 0; i < p.n_svcs; i++) {
+			if (strcmp(p.svcs[i].name, name))
+				continue;
+			for (size_t j = 0; j < p.svcs[i].argc; j++)
+				fprintf(f, "%s%s", j ? " " : "", p.svcs[i].argv[j]);
+		}
+		compose_plan_free(&p);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* KV_RW: sqlite's default path in the state directory, and what
+ * configure --kv_rw makes of each device. */
+static void
+test_kv_rw(void **state)
+{
+	static const char y[] =
+		"name: kv\n"
+		"app:\n"
+		"  sources: [a.c]\n"
+		"  start: s\n"
+		"  devices: {a: KV_RW, b: KV_RW, c: KV_RW}\n"
+		"devices:\n"
+		"  a: {impl: kvd, store: sqlite, key_file: a.key}\n"
+		"  b: {impl: kvd, store: sqlite, path: /data/b.db}\n"
+		"  c: {impl: kvd, store: sealed, over: raw, key_file: /k}\n"
+		"  raw: {impl: kvd, store: sqlite}\n";
+	struct compose_context c = { 0 };
+	struct compose_manifest *m;
+	char *errs, *a;
+	int rc;
+
+	(void)state;
+	errs = load(y, strlen(y), &m, &rc);
+	assert_string_equal(errs, "");
+	assert_int_equal(rc, 0);
+	assert_string_equal(compose_manifest_device(m, "a")->u.kvd.path,
+			    COMPOSE_STATE_DIR "/a.sqlite");
+	/* As the manifest says: a sqlite device's key_file is unused. */
+	a = kvd_argv(m, &c, "a");
+	assert_string_equal(a, "/b/kvd serve --store sqlite --path=/p/.morgana/state/a.sqlite");
+	free(a);
+	a = kvd_argv(m, &c, "c");
+	assert_string_equal(a, "/b/kvd serve --store sealed --key-file=/k --over-path=/p/.morgana/state/raw.sqlite");
+	free(a);
+	/* --kv_rw sealed: a's database sealed with its key; b has none. */
+	c.kv_rw = "sealed";
+	a = kvd_argv(m, &c, "a");
+	assert_string_equal(a, "compose.yaml:8:3: error: device 'b' has no key_file; --kv_rw sealed needs one\n"
+			    "  hint: add key_file: FILE (32 secret bytes, mode 0600), as in key_file: b.key\n");
+	free(a);
+	/* --kv_rw sqlite: refused for the sealed device, not for raw,
+	 * which only the sealed device uses. */
+	c.kv_rw = "sqlite";
+	a = kvd_argv(m, &c, "raw");
+	assert_non_null(strstr(a, "compose.yaml:9:3: error: device 'c' is store: sealed; --kv_rw sqlite would keep its values in clear\n"));
+	free(a);
+	c.kv_rw = NULL;
+	compose_manifest_free(m);
+	free(errs);
+
+	/* A directory behind KV_RW is served read-write; --kv_rw leaves
+	 * it alone, loudly. */
+	{
+		static const char y3[] =
+			"name: kv\n"
+			"app: {sources: [a.c], start: s, devices: {a: KV_RW, b: KV_RO}}\n"
+			"devices:\n"
+			"  a: {impl: kvd, store: dir, path: data}\n"
+			"  b: {impl: kvd, store: dir, path: files}\n";
+
+		errs = load(y3, strlen(y3), &m, &rc);
+		assert_int_equal(rc, 0);
+		a = kvd_argv(m, &c, "a");
+		assert_string_equal(a, "/b/kvd serve --store dir --rw --path=/p/data");
+		free(a);
+		a = kvd_argv(m, &c, "b");
+		assert_string_equal(a, "/b/kvd serve --store dir --path=/p/files");
+		free(a);
+		c.kv_rw = "sealed";
+		a = kvd_argv(m, &c, "a");
+		assert_non_null(strstr(a, "compose.yaml:4:3: error: device 'a' is store: dir; --kv_rw sealed does not apply to it\n"));
+		free(a);
+		c.kv_rw = NULL;
+		compose_manifest_free(m);
+		free(errs);
+	}
+
+	/* Without b and c, --kv_rw sealed applies to a. */
+	{
+		static const char y2[] =
+			"name: kv\n"
+			"app: {sources: [a.c], start: s, devices: {a: KV_RW}}\n"
+			"devices:\n"
+			"  a: {impl: kvd, store: sqlite, key_file: a.key}\n";
+
+		errs = load(y2, strlen(y2), &m, &rc);
+		assert_int_equal(rc, 0);
+		c.kv_rw = "sealed";
+		a = kvd_argv(m, &c, "a");
+		assert_string_equal(a, "/b/kvd serve --store sealed --path=/p/.morgana/state/a.sqlite --key-file=/p/a.key");
+		free(a);
+		compose_manifest_free(m);
+		free(errs);
+	}
 }
 
 struct bad {
@@ -282,7 +407,18 @@ static const struct bad bads[] = {
 	  "4:13", "device 't' is TIME but impl kvd serves KV_RO and KV_RW", "served by impl: clockd" },
 	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RW}}\n"
 	  "devices:\n  db: {impl: kvd, store: tar, path: p}\n",
-	  "4:26", "KV_RW but store tar is read-only", "sqlite or store: sealed" },
+	  "4:26", "KV_RW but store tar is read-only", "sqlite, sealed or dir" },
+	/* key_file: sealed, and sqlite (for --kv_rw sealed) only */
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RO}}\n"
+	  "devices:\n  db: {impl: kvd, store: dir, path: p, key_file: k}\n",
+	  "4:40", "'key_file' applies only to stores sealed and sqlite", NULL },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RW}}\n"
+	  "devices:\n  db: {impl: kvd, store: sealed, over: raw, key_file: k}\n"
+	  "  raw: {impl: kvd, store: sqlite, key_file: k2}\n",
+	  "5:35", "device 'raw' holds the values of sealed device 'db': its key_file has no use", "remove this one" },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {db: KV_RW}}\n"
+	  "devices:\n  db: {impl: kvd, store: sqlite, over: raw}\n",
+	  "4:34", "'over' applies only to store sealed", NULL },
 	{ "name: x\napp: {sources: [a.c], start: s, devices: {n: NETT}}\n",
 	  "2:46", "unknown signature 'NETT'", "did you mean 'NET'?" },
 	/* every app device implemented, every device used */
@@ -603,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_www),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_direct),
+		cmocka_unit_test(test_kv_rw),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_collects),

@@ -205,6 +205,25 @@ test_cache_sees_changes(void **state)
 	write_file(p, "second");	/* rewritten in place, longer */
 	settle();
 	read_is("sub/v", "second");
+	/* The same file under two keys (a symlink in the root): both
+	 * cached, one watch, and a change seen through both. */
+	snprintf(q, sizeof(q), "%s/alias", root);
+	assert_int_equal(symlink("sub/v", q), 0);
+	read_is("alias", "second");
+	read_is("alias", "second");
+	read_is("sub/v", "second");
+	write_file(p, "2nd");		/* shorter */
+	settle();
+	read_is("alias", "2nd");
+	read_is("sub/v", "2nd");
+	assert_int_equal(truncate(p, 1), 0);
+	settle();
+	read_is("sub/v", "2");
+	read_is("alias", "2");
+	assert_int_equal(unlink(q), 0);
+	write_file(p, "second");
+	settle();
+	read_is("sub/v", "second");
 	snprintf(q, sizeof(q), "%s/sub/v.new", root);
 	write_file(q, "3");
 	assert_int_equal(rename(q, p), 0);	/* replaced by rename */
@@ -235,6 +254,98 @@ test_cache_sees_changes(void **state)
 	assert_int_equal(system(q), 0);
 }
 
+/* Read-write: confined writes, hidden temporary names, dictionaries made
+ * and pruned, like-for-like rename, and our own writes seen at once. */
+static void
+test_rw(void **state)
+{
+	char rw[160], p[300], big[5000];
+	struct kv_store *w;
+	struct kv_entry *e;
+	struct stat st;
+	size_t n;
+	int kind;
+	(void)state;
+
+	snprintf(rw, sizeof(rw), "%s/rw", tmp);
+	mkdir(rw, 0755);
+	snprintf(p, sizeof(p), "%s/out", rw);
+	assert_int_equal(symlink(tmp, p), 0);	/* leads out */
+	assert_int_equal(kv_dir_open_rw(rw, &w), 0);
+	assert_true(kv_store_rw(w));
+
+	/* Writes through a link out are refused; nothing lands outside. */
+	assert_int_equal(kv_store_set(w, "out/planted", "x", 1), -EACCES);
+	snprintf(p, sizeof(p), "%s/planted", tmp);
+	assert_int_equal(stat(p, &st), -1);
+	assert_int_equal(kv_store_set(w, "out", "x", 1), -EACCES);
+	assert_int_equal(kv_store_rename(w, "out", "moved"), -EACCES);
+	assert_int_equal(kv_store_set(w, "v", "1", 1), 0);
+	assert_int_equal(kv_store_rename(w, "v", "out/v"), -EACCES);
+	assert_int_equal(kv_store_set(w, "../x", "1", 1), -EINVAL);
+
+	/* Made and pruned: a dictionary exists while something is in it. */
+	assert_int_equal(kv_store_set(w, "p/q/r", "deep", 4), 0);
+	assert_int_equal(kv_store_exists(w, "p/q", &kind), 0);
+	assert_int_equal(kind, KV_KIND_DICT);
+	assert_int_equal(kv_store_set(w, "p/q/r/s", "x", 1), -ENOTDIR);
+	assert_int_equal(kv_store_set(w, "p/q", "x", 1), -EISDIR);
+	assert_int_equal(kv_store_remove(w, "p/q/r"), 0);
+	assert_int_equal(kv_store_exists(w, "p", &kind), 0);
+	assert_int_equal(kind, KV_KIND_NONE);
+	assert_int_equal(kv_store_remove(w, "p"), -ENOENT);
+
+	/* Our own write is seen at once, cache or not. */
+	{
+		unsigned char buf[8];
+		uint64_t size;
+
+		assert_int_equal(kv_store_read(w, "v", 0, buf, 8, &size), 1);
+		assert_int_equal(kv_store_read(w, "v", 0, buf, 8, &size), 1);
+		memset(big, 'b', sizeof(big));
+		assert_int_equal(kv_store_set(w, "v", big, sizeof(big)), 0);
+		assert_int_equal(kv_store_read(w, "v", 0, buf, 8, &size), 8);
+		assert_int_equal(size, sizeof(big));
+		assert_memory_equal(buf, big, 8);
+	}
+
+	/* Dictionary over dictionary: the old one is gone, whole. */
+	assert_int_equal(kv_store_set(w, "s/1", "one", 3), 0);
+	assert_int_equal(kv_store_set(w, "t/2", "two", 3), 0);
+	assert_int_equal(kv_store_rename(w, "s", "t"), 0);
+	assert_int_equal(kv_store_exists(w, "t/1", &kind), 0);
+	assert_int_equal(kind, KV_KIND_VALUE);
+	assert_int_equal(kv_store_exists(w, "t/2", &kind), 0);
+	assert_int_equal(kind, KV_KIND_NONE);
+	assert_int_equal(kv_store_exists(w, "s", &kind), 0);
+	assert_int_equal(kind, KV_KIND_NONE);
+	assert_int_equal(kv_store_rename(w, "t", "v"), -ENOTDIR);
+	assert_int_equal(kv_store_rename(w, "v", "t"), -EISDIR);
+	/* Moving the last value out of a dictionary prunes it. */
+	assert_int_equal(kv_store_rename(w, "t/1", "u/1"), 0);
+	assert_int_equal(kv_store_exists(w, "t", &kind), 0);
+	assert_int_equal(kind, KV_KIND_NONE);
+
+	/* Temporary names are not keys, and listings leave them out. */
+	assert_int_equal(kv_store_set(w, ".kvd-tmp-1", "x", 1), -EACCES);
+	assert_int_equal(kv_store_set(w, "u/.kvd-tmp-1/a", "x", 1), -EACCES);
+	snprintf(p, sizeof(p), "%s/u/.kvd-tmp-99-0", rw);	/* a crash's */
+	write_file(p, "leftover");
+	assert_int_equal(kv_store_list(w, "u", &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].name, "1");
+	kv_entries_free(e, n);
+	assert_int_equal(kv_store_exists(w, "u/.kvd-tmp-99-0", &kind),
+			 -EACCES);
+
+	/* Removing a link removes the link, not what it points at. */
+	assert_int_equal(kv_store_remove(w, "out"), 0);
+	snprintf(p, sizeof(p), "%s/secret", tmp);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(stat(root, &st), 0);
+	kv_store_close(w);
+}
+
 int
 main(void)
 {
@@ -245,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_symlink_in_and_listing),
 		cmocka_unit_test(test_nul_in_key),
 		cmocka_unit_test(test_cache_sees_changes),
+		cmocka_unit_test(test_rw),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,6 +20,7 @@ struct fake_pages {
 	bool granted[FAKE_PAGES];
 	bool ro[FAKE_PAGES];
 	unsigned copies;	/* successful copies, for "never touched" checks */
+	int mapped;		/* maps not yet unmapped: must end at 0 */
 };
 
 static inline int
@@ -51,6 +52,31 @@ fake_copy_to(void *arg, uint32_t ref, uint32_t off, const void *src,
 	return 0;
 }
 
+/* Zero-copy: the same checks as copy_to; counts as a copy. */
+static inline int
+fake_map_to(void *arg, uint32_t ref, uint32_t off, uint32_t len, void **addr)
+{
+	struct fake_pages *f = arg;
+
+	if (ref >= FAKE_PAGES || !f->granted[ref] || f->ro[ref])
+		return -EPERM;
+	if (off > KV_PAGE_SIZE || len > KV_PAGE_SIZE - off)
+		return -EINVAL;
+	*addr = f->page[ref] + off;
+	f->copies++;
+	f->mapped++;
+	return 0;
+}
+
+static inline void
+fake_unmap(void *arg, uint32_t ref)
+{
+	struct fake_pages *f = arg;
+
+	(void)ref;
+	f->mapped--;
+}
+
 static inline void
 fake_grant(struct fake_pages *f, uint32_t ref, bool ro)
 {
@@ -74,6 +100,16 @@ fake_init(struct fake_pages *f, struct kv_server_ctx *ctx,
 		fake_grant(f, i, false);
 	*ctx = (struct kv_server_ctx){ .store = s, .copy_from = fake_copy_from,
 				       .copy_to = fake_copy_to, .arg = f };
+}
+
+/* As fake_init, with zero-copy gets (map_to) as kvd serves them. */
+static inline void
+fake_init_zc(struct fake_pages *f, struct kv_server_ctx *ctx,
+	     struct kv_store *s)
+{
+	fake_init(f, ctx, s);
+	ctx->map_to = fake_map_to;
+	ctx->unmap = fake_unmap;
 }
 
 /* A request for op on key with nseg whole data pages (seg_len bytes each,

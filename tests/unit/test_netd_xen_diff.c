@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "tests/unit/xen_ring_compat.h"
+#include "morgana/share.h"
 #include "services/netd/netd.h"
 
 #define NPAGES 256
@@ -43,7 +44,43 @@ t_copy_to(void *arg, uint32_t gref, uint32_t off, const void *src,
 	return 0;
 }
 
-static const struct netd_gops gops = { t_copy_from, t_copy_to, NULL };
+static const struct netd_gops gops = { t_copy_from, t_copy_to, NULL, NULL };
+
+/* netd's batched paths (deploy mode's copy_batch), same expectations. */
+static int
+t_copy_batch(void *arg, struct ring_copy *ops, unsigned n)
+{
+	int first = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		ops[i].status = ops[i].to_peer ?
+			t_copy_to(arg, ops[i].ref, ops[i].off, ops[i].buf, ops[i].len) :
+			t_copy_from(arg, ops[i].ref, ops[i].off, ops[i].buf, ops[i].len);
+		if (ops[i].status < 0 && first == 0)
+			first = ops[i].status;
+	}
+	return first;
+}
+
+static const struct netd_gops gops_batch = { t_copy_from, t_copy_to, NULL,
+					     t_copy_batch };
+static const struct netd_gops *vif_gops = &gops;
+
+static int
+use_batch(void **state)
+{
+	(void)state;
+	vif_gops = &gops_batch;
+	return 0;
+}
+
+static int
+use_single(void **state)
+{
+	(void)state;
+	vif_gops = &gops;
+	return 0;
+}
 
 static struct {
 	uint8_t data[65536];
@@ -132,7 +169,7 @@ env_init(struct env *e)
 	FRONT_RING_INIT(&e->txf, (netif_tx_sring_t *)e->txp, 4096);
 	FRONT_RING_INIT(&e->rxf, (netif_rx_sring_t *)e->rxp, 4096);
 	e->v = malloc(sizeof(*e->v));
-	assert_int_equal(netd_vif_init(e->v, e->txp, e->rxp, &gops, true), 0);
+	assert_int_equal(netd_vif_init(e->v, e->txp, e->rxp, vif_gops, true), 0);
 }
 
 static void
@@ -460,6 +497,10 @@ main(void)
 		cmocka_unit_test(test_rx_sizes),
 		cmocka_unit_test(test_tx_limits),
 		cmocka_unit_test(test_extra_limits),
+		cmocka_unit_test_setup_teardown(test_tx_sizes, use_batch, use_single),
+		cmocka_unit_test_setup_teardown(test_rx_sizes, use_batch, use_single),
+		cmocka_unit_test_setup_teardown(test_tx_limits, use_batch, use_single),
+		cmocka_unit_test_setup_teardown(test_extra_limits, use_batch, use_single),
 	};
 
 	pages = aligned_alloc(4096, (size_t)NPAGES * 4096);

@@ -1,7 +1,8 @@
 /*
  * PV Calls wire format against Xen's own xen/io/pvcalls.h (every offset
  * and size is a _Static_assert), and tcpipd's pure half: command decoding
- * and validation, the bind allow list, the data-ring iovecs.
+ * and validation, the bind allow list, the data-ring iovecs, the datagram
+ * records of feature-x-dgram.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,10 +135,19 @@ test_decode(void **state)
 	assert_true(c.id == 0x1122334455667788ull);
 	q.u.socket.protocol = 6;
 	assert_int_equal(tcp_cmd_decode(&q, &c), 0);
+	assert_int_equal(c.type, PVC_SOCK_STREAM);
 	q.u.socket.protocol = 17;
 	assert_int_equal(tcp_cmd_decode(&q, &c), -EAFNOSUPPORT);
-	q.u.socket.protocol = 0;
+	/* feature-x-dgram: SOCK_DGRAM with 0 or IPPROTO_UDP. */
 	q.u.socket.type = 2;
+	assert_int_equal(tcp_cmd_decode(&q, &c), 0);
+	assert_int_equal(c.type, PVC_SOCK_DGRAM);
+	q.u.socket.protocol = 0;
+	assert_int_equal(tcp_cmd_decode(&q, &c), 0);
+	q.u.socket.protocol = 6;
+	assert_int_equal(tcp_cmd_decode(&q, &c), -EAFNOSUPPORT);
+	q.u.socket.protocol = 0;
+	q.u.socket.type = 3;	/* SOCK_RAW */
 	assert_int_equal(tcp_cmd_decode(&q, &c), -EAFNOSUPPORT);
 	q.u.socket.type = 1;
 	q.u.socket.domain = 10;
@@ -213,6 +223,157 @@ test_decode(void **state)
 	assert_int_equal(tcp_cmd_decode(&q, &c), 0);
 	q.u.x_shutdown.how = SHUT_RDWR;
 	assert_int_equal(tcp_cmd_decode(&q, &c), -EINVAL);
+
+	q.cmd = PVC_CMD_X_RING;
+	q.u.x_ring.id = 44;
+	q.u.x_ring.ref = 5;
+	q.u.x_ring.evtchn = 6;
+	assert_int_equal(tcp_cmd_decode(&q, &c), 0);
+	assert_true(c.id == 44 && c.ref == 5 && c.evtchn == 6);
+	assert_int_equal(PVC_CMD_X_RING, 0x4d470002u);
+	assert_int_equal(offsetof(struct pvc_req, u.x_ring.ref), 16);
+	assert_int_equal(offsetof(struct pvc_req, u.x_ring.evtchn), 20);
+}
+
+/* ---- datagram records -------------------------------------------------- */
+
+static uint8_t dpg[4][4096];
+static uint8_t *dpages[4] = { dpg[3], dpg[1], dpg[0], dpg[2] };
+#define DSIZE 8192u	/* order 2 halves; `out` at base DSIZE */
+
+static void
+ring_write(uint32_t idx, const void *src, uint32_t len)
+{
+	struct iovec v[4];
+	const uint8_t *p = src;
+	int n = tcp_ring_iov(dpages, 4, DSIZE, DSIZE, idx, len, v, 4);
+
+	for (int i = 0; i < n; i++) {
+		memcpy(v[i].iov_base, p, v[i].iov_len);
+		p += v[i].iov_len;
+	}
+}
+
+/* A record at idx; returns its size. */
+static uint32_t
+rec_write(uint32_t idx, uint32_t len, uint16_t flags, uint16_t port,
+	  uint8_t fill)
+{
+	struct pvc_dgram_hdr h = { .len = len, .flags = flags,
+				   .port = htons(port),
+				   .addr = htonl(0x0a000001) };
+	static uint8_t b[PVC_DGRAM_MAX];
+
+	memset(b, fill, len);
+	ring_write(idx, &h, sizeof(h));
+	ring_write(idx + (uint32_t)sizeof(h), b, len);
+	return PVC_DGRAM_REC(len);
+}
+
+static uint64_t
+iov_sum(const struct iovec *v, unsigned n, uint8_t fill)
+{
+	uint64_t t = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		for (size_t j = 0; j < v[i].iov_len; j++)
+			assert_int_equal(((uint8_t *)v[i].iov_base)[j], fill);
+		t += v[i].iov_len;
+	}
+	return t;
+}
+
+static void
+test_dgram(void **state)
+{
+	struct tcp_dgram d[8];
+	struct iovec iov[64];
+	uint32_t cons = 0xfffff000u, q = 0;	/* wraps the u32 too */
+	struct pvc_dgram_hdr h;
+	int n;
+
+	(void)state;
+	assert_int_equal(PVC_DGRAM_REC(0), 16);
+	assert_int_equal(PVC_DGRAM_REC(1), 32);
+	assert_int_equal(PVC_DGRAM_REC(16), 32);
+	assert_int_equal(PVC_DGRAM_REC_MAX, 65536);
+	assert_true(PVC_DGRAM_REC_MAX <= PVC_RING_SIZE(5));
+
+	q += rec_write(cons + q, 0, 0, 53, 0);
+	q += rec_write(cons + q, 1, 0, 53, 0x11);
+	q += rec_write(cons + q, 5000, 0, 0, 0x22);	/* crosses pages */
+	n = tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, cons, q, d, 8, iov, 64);
+	assert_int_equal(n, 3);
+	assert_int_equal(d[0].len, 0);
+	assert_int_equal(d[0].rec, 16);
+	assert_int_equal(d[0].niov, 0);
+	assert_int_equal(d[0].to.sin_family, AF_INET);
+	assert_int_equal(ntohs(d[0].to.sin_port), 53);
+	assert_int_equal(ntohl(d[0].to.sin_addr.s_addr), 0x0a000001);
+	assert_int_equal(iov_sum(iov + d[1].iov_first, d[1].niov, 0x11), 1);
+	assert_int_equal(iov_sum(iov + d[2].iov_first, d[2].niov, 0x22), 5000);
+	assert_int_equal(d[2].to.sin_port, 0);	/* the connected peer */
+	/* max stops early; nothing queued decodes to nothing. */
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, cons, q, d,
+					  2, iov, 64), 2);
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, cons, 0, d,
+					  8, iov, 64), 0);
+	/* A record that wraps around the end of the half. */
+	cons = 8192 - 32;
+	q = rec_write(cons, 100, 0, 7, 0x33);
+	n = tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, cons, q, d, 8, iov, 64);
+	assert_int_equal(n, 1);
+	assert_true(d[0].niov >= 2);
+	assert_int_equal(iov_sum(iov + d[0].iov_first, d[0].niov, 0x33), 100);
+	/* Out of iovecs after the first record: the rest waits. */
+	cons = 0;
+	q = rec_write(0, 4000, 0, 1, 0x44);
+	q += rec_write(q, 4000, 0, 1, 0x44);
+	n = tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, cons, q, d, 8, iov,
+			     TCP_DGRAM_IOV_MAX);
+	assert_true(n >= 1);
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q, d, 8,
+					  iov, TCP_DGRAM_IOV_MAX - 1), -EINVAL);
+
+	/* Hostile records. */
+	q = rec_write(0, 100, 0, 1, 0);
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q - 16, d,
+					  8, iov, 64), -EPROTO);	/* cut short */
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q + 8, d,
+					  8, iov, 64), -EPROTO);	/* 8 left over */
+	rec_write(0, 100, 1, 1, 0);	/* TRUNC is for `in` only */
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q, d, 8,
+					  iov, 64), -EPROTO);
+	rec_write(0, 100, 0x8000, 1, 0);
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q, d, 8,
+					  iov, 64), -EPROTO);
+	h = (struct pvc_dgram_hdr){ .len = 60000 };	/* more than the ring */
+	ring_write(0, &h, sizeof(h));
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, DSIZE, d,
+					  8, iov, 64), -EPROTO);
+	h.len = 0xffffffffu;	/* PVC_DGRAM_REC would overflow */
+	ring_write(0, &h, sizeof(h));
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, DSIZE, d,
+					  8, iov, 64), -EPROTO);
+	/* The second record is the bad one: the whole batch is refused. */
+	q = rec_write(0, 10, 0, 1, 0);
+	h = (struct pvc_dgram_hdr){ .len = 1000 };
+	ring_write(q, &h, sizeof(h));
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, q + 32, d,
+					  8, iov, 64), -EPROTO);
+	assert_int_equal(tcp_dgram_decode(dpages, 4, DSIZE, DSIZE, 0, DSIZE + 16,
+					  d, 8, iov, 64), -EINVAL);
+
+	/* The frontend's check of `in` records. */
+	h = (struct pvc_dgram_hdr){ .len = 10, .flags = PVC_DGRAM_TRUNC,
+				    .full_len = 70000 };
+	assert_int_equal(pvc_dgram_check(&h, 32, true), 32);
+	assert_int_equal(pvc_dgram_check(&h, 32, false), 0);
+	assert_int_equal(pvc_dgram_check(&h, 16, true), 0);
+	h.flags = 2;
+	assert_int_equal(pvc_dgram_check(&h, 32, true), 0);
+	h = (struct pvc_dgram_hdr){ .len = PVC_DGRAM_MAX + 1 };
+	assert_int_equal(pvc_dgram_check(&h, UINT32_MAX, true), 0);
 }
 
 static void
@@ -289,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_allow),
 		cmocka_unit_test(test_iov),
+		cmocka_unit_test(test_dgram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

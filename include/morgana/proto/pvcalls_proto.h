@@ -31,9 +31,12 @@
  * the backend with feature keys and used only if offered:
  *   feature-x-shutdown = 1: PVC_CMD_X_SHUTDOWN (half-close, SHUT_WR after
  *     `out` is drained).
- *   feature-x-dgram = 1 (designed, not implemented by tcpipd yet):
- *     SOCKET with type SOCK_DGRAM; datagrams framed on the data ring by
- *     struct pvc_dgram_hdr.
+ *   feature-x-dgram = 1: UDP on IPv4.  SOCKET with type SOCK_DGRAM
+ *     creates the host socket at once; PVC_CMD_X_RING gives it a data
+ *     ring (order 1..PVC_X_DGRAM_MAX_ORDER); BIND (allow list) and
+ *     CONNECT (default destination, no ring) are optional; each datagram
+ *     on either half is one record: struct pvc_dgram_hdr, then len bytes,
+ *     then padding to PVC_DGRAM_ALIGN.
  *   feature-x-notify-bits = 1: event suppression on data rings,
  *     vchan-style (docs/pvcalls.md), used when the frontend also writes
  *     x-notify-bits = 1.  Two flag words live in the padding:
@@ -69,6 +72,7 @@
 /* Our extensions live far above Xen's range. */
 #define PVC_CMD_X_BASE 0x4d470000u	/* "MG" */
 #define PVC_CMD_X_SHUTDOWN (PVC_CMD_X_BASE + 1u)
+#define PVC_CMD_X_RING (PVC_CMD_X_BASE + 2u)	/* feature-x-dgram */
 
 /* Wire errno values (Linux numbering).  ENOTSUP is the kernel's ENOTSUPP
  * (524), not userspace's ENOTSUP (95). */
@@ -130,6 +134,11 @@ struct pvc_req {
 			uint32_t how;		/* 1 = SHUT_WR; nothing else yet */
 			uint8_t pad[4];
 		} x_shutdown;
+		struct pvc_x_ring {	/* extension: a datagram socket's ring */
+			uint64_t id;
+			uint32_t ref;		/* indexes page, as CONNECT's */
+			uint32_t evtchn;
+		} x_ring;
 		uint8_t dummy[56];
 	} u;
 };
@@ -220,17 +229,58 @@ pvc_queued(uint32_t prod, uint32_t cons, uint32_t size)
 }
 
 /*
- * Datagram framing (feature-x-dgram, designed only): each datagram on a
- * data ring is this header, then len bytes, then zero padding to a
- * multiple of 4.  addr/port: the peer (recv) or destination (send),
- * network byte order.  A datagram never wraps partially unwritten: the
- * producer waits until header + payload fit.
+ * Datagram framing (feature-x-dgram).  On a datagram socket's data ring
+ * each datagram is one record, on `out` (to send) as on `in` (received):
+ *   struct pvc_dgram_hdr (16 bytes), then len payload bytes, then zero to
+ *   15 bytes of padding, so that every record starts PVC_DGRAM_ALIGN-
+ *   aligned (a header then never wraps nor crosses a page).
+ * A producer publishes prod only after whole records (so prod - cons is
+ * always a multiple of PVC_DGRAM_ALIGN) and never splits a datagram over
+ * two records.  A record may wrap around the end of the half like any
+ * bytes.  Fields: len, flags, full_len native (little-endian) like the
+ * rest of PV Calls; addr, port network order like a sockaddr_in.
  */
 struct pvc_dgram_hdr {
-	uint32_t len;
-	uint32_t addr;
-	uint16_t port;
-	uint16_t flags;		/* 0 */
+	uint32_t len;		/* payload bytes in this record */
+	uint16_t flags;		/* out: 0; in: PVC_DGRAM_TRUNC or 0 */
+	uint16_t port;		/* out: destination, 0 = the CONNECTed one;
+				 * in: the sender's */
+	uint32_t addr;		/* IPv4, as port */
+	uint32_t full_len;	/* in: the datagram's size on the wire
+				 * (> len iff TRUNC); out: 0 */
 };
+
+_Static_assert(sizeof(struct pvc_dgram_hdr) == 16, "datagram header");
+
+#define PVC_DGRAM_ALIGN 16u
+#define PVC_DGRAM_TRUNC 1u	/* in: the datagram did not fit the ring */
+#define PVC_DGRAM_MAX 65507u	/* the largest IPv4 UDP payload */
+/* Bytes a record of len payload bytes takes on the ring. */
+#define PVC_DGRAM_REC(len)                                                   \
+	((uint32_t)sizeof(struct pvc_dgram_hdr) +                            \
+	 (((uint32_t)(len) + PVC_DGRAM_ALIGN - 1u) & ~(PVC_DGRAM_ALIGN - 1u)))
+#define PVC_DGRAM_REC_MAX PVC_DGRAM_REC(PVC_DGRAM_MAX)	/* 65536 */
+/* Datagram rings may be larger than max-page-order: order 5 holds one
+ * PVC_DGRAM_MAX datagram per half. */
+#define PVC_X_DGRAM_MAX_ORDER 6u
+
+/*
+ * Check the header h (already copied out of the ring) of the record at
+ * the consumer's index, with `queued` bytes between cons and prod.
+ * `in` says which half (the flags allowed differ).  Returns the record's
+ * size in bytes (> 0), or 0 if the record is impossible: len above
+ * PVC_DGRAM_MAX, unknown flags, a record longer than what is queued.
+ */
+static inline uint32_t
+pvc_dgram_check(const struct pvc_dgram_hdr *h, uint32_t queued, bool in)
+{
+	uint32_t rec;
+
+	if (h->len > PVC_DGRAM_MAX ||
+	    (h->flags & ~(in ? PVC_DGRAM_TRUNC : 0u)) != 0)
+		return 0;
+	rec = PVC_DGRAM_REC(h->len);
+	return rec <= queued ? rec : 0;
+}
 
 #endif /* MORGANA_PROTO_PVCALLS_PROTO_H */
