@@ -9,7 +9,7 @@
 #   make fuzz       build the libFuzzer targets (clang) and run each for
 #                   FUZZ_SECONDS (default 10)
 #   make deps       install the Debian packages the project needs
-#   make up         deps, build, and run the default example
+#   make up         deps, build, and serve examples/www (Ctrl-C stops)
 #   make clean
 #
 # Variables: CC (gcc or clang), BUILD (output dir), WERROR=1 (-Werror),
@@ -47,7 +47,8 @@ FUZZ_BINS :=
 DEPS_PKGS := build-essential gcc clang llvm libclang-rt-14-dev pkg-config make \
 	     liburing-dev libbpf-dev libsodium-dev libsqlite3-dev libcmocka-dev \
 	     libyaml-dev libxen-dev xenstore-utils iproute2 procps curl \
-	     iputils-ping tshark sqlite3 linux-libc-dev
+	     iputils-ping tshark sqlite3 linux-libc-dev nginx wrk netcat-openbsd \
+	     python3
 
 .PHONY: all test test-xen bench fuzz deps up clean
 # Keep objects that pattern rules chain through (tests, benches).
@@ -104,16 +105,16 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all present"; fi
 
-# The main job: until the www example exists, the most complete example
-# that runs: hello through compose (the store, clockd over the rings, the
-# supervisor).  HELLO_N greetings, then everything stops; HELLO_N= runs
-# until Ctrl-C.
-HELLO_N ?= 5
+# The main job: the www example (examples/www) with its daemons, in the
+# foreground until Ctrl-C, as `docker compose up`.  The URL is printed
+# once www listens ("www: serving http://127.0.0.1:8080/").  WWW_PORT,
+# WWW_TITLE (and the other keys' variables) are passed through.
 up: deps
 	@$(MAKE) --no-print-directory all
-	@cd examples/hello && ../../$(BUILD)/bin/compose configure && \
+	@cd examples/www && ../../$(BUILD)/bin/compose configure --net=socket --kv_ro=dir && \
 	  ../../$(BUILD)/bin/compose build && \
-	  HELLO_N=$(HELLO_N) ../../$(BUILD)/bin/compose up
+	  echo "make up: starting www; Ctrl-C stops it" && \
+	  ../../$(BUILD)/bin/compose up
 
 clean:
 	rm -rf $(BUILD) build-*

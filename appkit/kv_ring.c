@@ -223,9 +223,11 @@ ev_ready(void *arg, int fd, unsigned revents)
 	(void)fd;
 	(void)revents;
 	ring_evtchn_consume(f->ev);
-	drain(f);
-	if (f->up && ring_front_final_check(&f->ring))
+	/* Until the final check finds nothing: an answer drained after it
+	 * leaves rsp_event behind, and kvd would not notify again. */
+	do
 		drain(f);
+	while (f->up && ring_front_final_check(&f->ring));
 }
 
 static void

@@ -36,6 +36,25 @@
 #define AK_PVC_NPAGES (1u << AK_PVC_DGRAM_ORDER)	/* the larger of the two */
 #define AK_PVC_SLOTS 32u
 #define AK_PVC_LINGER_NS 10000000000ull	/* close() waits this long for `out` */
+/* Grant arena: each socket's data ring takes 1 + AK_PVC_NPAGES pages;
+ * tcpipd allows 2048 data pages per frontend.  Pages are touched only
+ * when first granted. */
+#define AK_PVC_SHARE_PAGES 4096u
+
+/*
+ * A data ring kept granted (its pages and its channel) after its socket
+ * was released, for the next socket of the same connection: a new
+ * connection then costs no grant, no page clearing and no new channel
+ * (the transport never frees channels: a share has 1024).  tcpipd has
+ * unmapped and unbound it before it answered the RELEASE.
+ */
+struct pvc_spare {
+	struct pvc_spare *next;
+	uint32_t intf_ref, refs[AK_PVC_NPAGES];
+	struct pvc_data_intf *intf;
+	uint8_t *pages[AK_PVC_NPAGES];
+	struct ring_evtchn *ev;
+};
 
 struct pvc_wait {
 	bool used;
@@ -63,6 +82,7 @@ struct ak_stack_front {
 	struct pvc_wait waits[AK_PVC_SLOTS];
 	struct ak_stack *stack;
 	struct aksk *socks;	/* to wake their waiters on teardown */
+	struct pvc_spare *spares;	/* of this connection (gen) */
 };
 
 struct aksk {
@@ -212,15 +232,33 @@ sk_ev(void *arg, int fd, unsigned revents)
 	}
 }
 
+/* Drop a socket's data ring; keep: tcpipd let go of it (RELEASE was
+ * answered), so it can serve the next socket (struct pvc_spare). */
 static void
-ring_unshare(struct aksk *k)
+ring_unshare(struct aksk *k, bool keep)
 {
 	struct ak_stack_front *f = k->f;
+	struct pvc_spare *sp;
 
 	if (!k->ring)
 		return;
 	ak_loop_unwatch(k->evw);
 	k->evw = NULL;
+	if (keep && f->share != NULL && k->gen == f->gen && !k->dgram &&
+	    k->npages == (1u << AK_PVC_ORDER) &&
+	    (sp = malloc(sizeof(*sp))) != NULL) {
+		sp->intf_ref = k->intf_ref;
+		memcpy(sp->refs, k->refs, sizeof(sp->refs));
+		memcpy(sp->pages, k->pages, sizeof(sp->pages));
+		sp->intf = k->intf;
+		sp->ev = k->ev;
+		sp->next = f->spares;
+		f->spares = sp;
+		k->ev = NULL;
+		k->intf = NULL;
+		k->ring = false;
+		return;
+	}
 	ring_evtchn_close(k->ev);
 	k->ev = NULL;
 	if (f->share != NULL && k->gen == f->gen) {
@@ -237,9 +275,34 @@ ring_grant(struct aksk *k)
 {
 	struct ak_stack_front *f = k->f;
 	uint32_t order = k->dgram ? AK_PVC_DGRAM_ORDER : AK_PVC_ORDER;
+	/* Spares are stream rings (order AK_PVC_ORDER) only. */
+	struct pvc_spare *sp = order == AK_PVC_ORDER ? f->spares : NULL;
 	void *p;
 	int rc;
 
+	if (sp != NULL) {
+		f->spares = sp->next;
+		k->intf_ref = sp->intf_ref;
+		memcpy(k->refs, sp->refs, sizeof(k->refs));
+		memcpy(k->pages, sp->pages, sizeof(k->pages));
+		k->intf = sp->intf;
+		k->ev = sp->ev;
+		k->ring = true;
+		k->npages = 1u << order;
+		k->size = PVC_RING_SIZE(order);
+		free(sp);
+		/* As fresh as a new grant: indexes, errors, notify bits. */
+		memset(k->intf, 0, RING_PAGE_SIZE);
+		for (unsigned i = 0; i < k->npages; i++)
+			k->intf->ref[i] = k->refs[i];
+		k->intf->ring_order = order;
+		/* A wake-up meant for the socket before. */
+		ring_evtchn_consume(k->ev);
+		if ((rc = ak_loop_watch(f->l, ring_evtchn_fd(k->ev), POLLIN,
+					sk_ev, k, &k->evw)) < 0)
+			goto fail;
+		return 0;
+	}
 	if ((rc = ring_share_grant(f->share, false, &k->intf_ref, &p)) < 0)
 		return rc;
 	k->intf = p;
@@ -260,7 +323,7 @@ ring_grant(struct aksk *k)
 		goto fail;
 	return 0;
 fail:
-	ring_unshare(k);
+	ring_unshare(k, false);
 	return rc;
 }
 
@@ -360,7 +423,7 @@ dgram_ring(struct ak_stack_front *f, struct aksk *k)
 		q.u.release.id = k->id;
 		cmd(f, &q, &r);
 	}
-	ring_unshare(k);
+	ring_unshare(k, false);
 	sk_free(k);
 	return rc;
 }
@@ -572,7 +635,7 @@ op_connect(void *dev, void *sock, const struct ak_sockaddr *to)
 	q.u.connect.ref = k->intf_ref;
 	q.u.connect.evtchn = ring_evtchn_port(k->ev);
 	if ((rc = cmd(f, &q, &r)) < 0)
-		ring_unshare(k);
+		ring_unshare(k, false);
 	return rc;
 }
 
@@ -634,7 +697,7 @@ op_accept(void *dev, void *sock, void **out, struct ak_sockaddr *from)
 	q.u.accept.ref = n->intf_ref;
 	q.u.accept.evtchn = ring_evtchn_port(n->ev);
 	if ((rc = cmd(f, &q, &r)) < 0) {
-		ring_unshare(n);
+		ring_unshare(n, false);
 		sk_free(n);
 		return rc;
 	}
@@ -785,8 +848,15 @@ op_poll(void *dev, void *sock, unsigned events, uint64_t timeout_ns)
 				pvc_nb_arm(pvc_in_notify(k->intf), PVC_NB_DATA);
 			if (events & POLLOUT)
 				pvc_nb_arm(pvc_out_notify(k->intf), PVC_NB_SPACE);
-			if (k->intf->in_prod != k->intf->in_cons ||
-			    k->intf->out_prod - k->intf->out_cons < size)
+			/* Only what was asked for: room in `out` is the
+			 * normal state and must not turn a POLLIN wait into
+			 * a spin that starves every other task. */
+			if (((events & POLLIN) &&
+			     (k->intf->in_prod != k->intf->in_cons ||
+			      k->intf->in_error != 0)) ||
+			    ((events & POLLOUT) &&
+			     (k->intf->out_prod - k->intf->out_cons < size ||
+			      k->intf->out_error != 0)))
 				continue;
 		}
 		if ((rc = sk_wait_until(k, end)) < 0)
@@ -801,6 +871,7 @@ op_release(void *dev, void *sock)
 	struct aksk *k = sock;
 	struct pvc_req q = { .cmd = PVC_CMD_RELEASE };
 	struct pvc_rsp r;
+	bool released = false;
 
 	/* Linger: what send() queued must still reach the peer, and tcpipd
 	 * drops the ring at RELEASE.  Bounded, so a peer that never reads
@@ -825,10 +896,11 @@ op_release(void *dev, void *sock)
 	}
 	if (sk_live(k)) {
 		q.u.release.id = k->id;
-		/* tcpipd unmaps before it answers, so the grants can go. */
-		cmd(f, &q, &r);
+		/* tcpipd unmaps before it answers, so the grants can go
+		 * (or serve the next socket). */
+		released = cmd(f, &q, &r) == 0;
 	}
-	ring_unshare(k);
+	ring_unshare(k, released);
 	sk_free(k);
 }
 
@@ -918,6 +990,19 @@ fe_connected(void *arg, struct ring_xb_front *xf)
 	return 0;
 }
 
+/* The spare rings die with their connection's share. */
+static void
+spares_free(struct ak_stack_front *f)
+{
+	while (f->spares != NULL) {
+		struct pvc_spare *sp = f->spares;
+
+		f->spares = sp->next;
+		ring_evtchn_close(sp->ev);
+		free(sp);
+	}
+}
+
 static void
 fe_teardown(void *arg, struct ring_xb_front *xf)
 {
@@ -944,6 +1029,7 @@ fe_teardown(void *arg, struct ring_xb_front *xf)
 	ring_evtchn_close(f->ev);
 	f->ev = NULL;
 	f->share = NULL;
+	spares_free(f);
 }
 
 static const struct ring_xb_front_ops front_ops = {
@@ -957,6 +1043,9 @@ ak_stack_front_open(struct ak_loop *l, struct ring_xenbus *xb, unsigned devid,
 		    struct ak_stack_front **out)
 {
 	struct ak_stack_front *f = calloc(1, sizeof(*f));
+	const struct ring_share_opts share = {
+		.sz = sizeof(share), .rw_pages = AK_PVC_SHARE_PAGES,
+	};
 	int rc;
 
 	*out = NULL;
@@ -966,8 +1055,8 @@ ak_stack_front_open(struct ak_loop *l, struct ring_xenbus *xb, unsigned devid,
 	f->xb = xb;
 	f->devid = devid;
 	if ((rc = ak_stack_new(&stack_ops, f, &f->stack)) < 0 ||
-	    (rc = ring_xb_front_open(xb, PVC_DEVICE_TYPE, devid, &front_ops, f,
-				     &f->xf)) < 0) {
+	    (rc = ring_xb_front_open_opts(xb, PVC_DEVICE_TYPE, devid,
+					  &front_ops, f, &share, &f->xf)) < 0) {
 		free(f->stack);
 		free(f);
 		return rc;
@@ -994,6 +1083,7 @@ ak_stack_front_close(struct ak_stack_front *f)
 	if (f == NULL)
 		return;
 	ring_xb_front_close(f->xf);
+	spares_free(f);
 	free(f->stack);	/* not ak_stack_free: no close op, f goes below */
 	free(f);
 }

@@ -88,6 +88,36 @@ put_device(FILE *out, const struct compose_manifest *m,
 			fputs("    gateway: ", out);
 			put_ipv4(out, &d->u.tcpipd.gateway, false);
 		}
+		if (d->u.tcpipd.n_allow) {
+			fputs("    allow: [", out);
+			for (size_t i = 0; i < d->u.tcpipd.n_allow; i++) {
+				const struct compose_allow *a =
+					&d->u.tcpipd.allow[i];
+				char buf[160];
+				int n;
+
+				if (a->addr_key)
+					n = snprintf(buf, sizeof(buf), "$%s:",
+						     a->addr_key);
+				else
+					n = snprintf(buf, sizeof(buf),
+						     "%u.%u.%u.%u:", a->addr >> 24,
+						     (a->addr >> 16) & 255,
+						     (a->addr >> 8) & 255,
+						     a->addr & 255);
+				if (a->port_key)
+					snprintf(buf + n, sizeof(buf) - (size_t)n,
+						 "$%s", a->port_key);
+				else if (a->any_port)
+					snprintf(buf + n, sizeof(buf) - (size_t)n, "*");
+				else
+					snprintf(buf + n, sizeof(buf) - (size_t)n,
+						 "%u", a->port);
+				fputs(i ? ", " : "", out);
+				put_str(out, buf);
+			}
+			fputs("]\n", out);
+		}
 		break;
 	case COMPOSE_IMPL_KVD:
 		fprintf(out, "    store: %s\n",

@@ -53,16 +53,16 @@ const char *compose_target_name(enum compose_target t) { return ENUM_NAME(target
 /* Device fields; which apply to which impl is in impl_fields. */
 enum dfield {
 	DF_IMPL, DF_RESTART, DF_BACKEND, DF_IFNAME, DF_MTU, DF_NET, DF_OVER,
-	DF_IPV4, DF_GATEWAY, DF_STORE, DF_PATH, DF_KEY_FILE, DF_N,
+	DF_IPV4, DF_GATEWAY, DF_STORE, DF_PATH, DF_KEY_FILE, DF_ALLOW, DF_N,
 };
 static const char *const dfield_names[DF_N] = {
 	"impl", "restart", "backend", "ifname", "mtu", "net", "over", "ipv4",
-	"gateway", "store", "path", "key_file",
+	"gateway", "store", "path", "key_file", "allow",
 };
 static const unsigned impl_fields[] = {
 	[COMPOSE_IMPL_NETD] = 1u << DF_BACKEND | 1u << DF_IFNAME | 1u << DF_MTU,
 	[COMPOSE_IMPL_TCPIPD] = 1u << DF_NET | 1u << DF_OVER | 1u << DF_IPV4 |
-				1u << DF_GATEWAY,
+				1u << DF_GATEWAY | 1u << DF_ALLOW,
 	[COMPOSE_IMPL_KVD] = 1u << DF_STORE | 1u << DF_PATH | 1u << DF_OVER |
 			     1u << DF_KEY_FILE,
 	[COMPOSE_IMPL_CLOCKD] = 0,
@@ -568,6 +568,134 @@ ipv4_field(struct ctx *c, struct compose_ynode *n, const char *field,
 	return 0;
 }
 
+/* A `$name` reference in an allow entry: the key must exist with type t.
+ * Returns the name (malloc'd), or NULL after an error. */
+static char *
+allow_key(struct ctx *c, const struct compose_ynode *n, const char *ref,
+	  size_t len, enum compose_key_type t, const char *what)
+{
+	const char *cands[MAP_MAX_ENTRIES], *s;
+	char name[NAME_MAX_LEN + 1];
+	size_t nc = 0;
+
+	if (len == 0 || len > NAME_MAX_LEN) {
+		err_at(c, n, "invalid allow entry: '$' must be followed by a key name");
+		return NULL;
+	}
+	memcpy(name, ref, len);
+	name[len] = '\0';
+	for (size_t i = 0; i < c->m->n_keys; i++) {
+		const struct compose_key *k = &c->m->keys[i];
+
+		if (strcmp(k->name, name)) {
+			if (nc < MAP_MAX_ENTRIES)
+				cands[nc++] = k->name;
+			continue;
+		}
+		if (k->type != t) {
+			err_at(c, n, "allow: key '%s' is %s, but the %s must be %s",
+			       name, compose_key_type_name(k->type), what,
+			       compose_key_type_name(t));
+			return NULL;
+		}
+		return dup_str(c, name);
+	}
+	err_at(c, n, "allow: no key named '%s'", name);
+	if ((s = compose_suggest(name, cands, nc)))
+		hint(c, "did you mean '%s'?", s);
+	else
+		hint(c, "declare it under 'keys:' (type %s)",
+		     compose_key_type_name(t));
+	return NULL;
+}
+
+/* One allow entry, "ADDR:PORT": ADDR a dotted quad or $ipv4_key, PORT a
+ * number, `*` or $int_key. */
+static bool
+allow_entry(struct ctx *c, const struct compose_ynode *n,
+	    struct compose_allow *a)
+{
+	const char *s = scalar(c, n, "allow"), *colon, *why;
+	struct compose_ipv4 ip;
+	char host[NAME_MAX_LEN + 2];
+	int64_t v;
+
+	memset(a, 0, sizeof(*a));
+	a->mark = (struct compose_mark){ n->line, n->col };
+	if (!s)
+		return false;
+	if (!(colon = strrchr(s, ':')) || colon == s ||
+	    (size_t)(colon - s) >= sizeof(host)) {
+		err_at(c, n, "invalid allow entry '%s': expected ADDR:PORT", s);
+		hint(c, "as in 127.0.0.1:8080, 0.0.0.0:*, or $addr:$port naming keys");
+		return false;
+	}
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (host[0] == '$') {
+		if (!(a->addr_key = allow_key(c, n, host + 1, strlen(host + 1),
+					      COMPOSE_KEY_IPV4, "address")))
+			return false;
+	} else if (compose_parse_ipv4(host, false, &ip, &why)) {
+		err_at(c, n, "invalid allow address '%s': %s", host, why);
+		return false;
+	} else {
+		a->addr = ip.addr;
+	}
+	if (colon[1] == '$') {
+		if (!(a->port_key = allow_key(c, n, colon + 2, strlen(colon + 2),
+					      COMPOSE_KEY_INT, "port")))
+			return false;
+	} else if (!strcmp(colon + 1, "*")) {
+		a->any_port = true;
+	} else if (compose_parse_int(colon + 1, &v, &why)) {
+		err_at(c, n, "invalid allow port '%s': %s", colon + 1, why);
+		return false;
+	} else if (v < 0 || v > 65535) {
+		err_at(c, n, "invalid allow port '%s': must be from 0 to 65535",
+		       colon + 1);
+		return false;
+	} else {
+		a->port = (uint16_t)v;
+	}
+	return true;
+}
+
+static bool
+parse_allow(struct ctx *c, const struct compose_ynode *n,
+	    struct compose_device *d)
+{
+	bool ok = true;
+
+	if (n->kind != COMPOSE_Y_SEQ) {
+		err_at(c, n, "'allow' must be a list, found %s",
+		       compose_ytree_kind_name(n));
+		hint(c, "write allow: [\"127.0.0.1:8080\"]");
+		return false;
+	}
+	if (!(d->u.tcpipd.allow = calloc(n->n + 1, sizeof(*d->u.tcpipd.allow)))) {
+		c->nomem = 1;
+		return false;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		struct compose_allow *a = &d->u.tcpipd.allow[d->u.tcpipd.n_allow];
+
+		if (allow_entry(c, n->kids[i], a)) {
+			d->u.tcpipd.n_allow++;
+		} else {
+			free(a->addr_key);
+			free(a->port_key);
+			ok = false;
+		}
+	}
+	if (n->n > 64) {
+		err_at(c, n, "'allow' has %zu entries; tcpipd takes at most 64",
+		       n->n);
+		ok = false;
+	}
+	return ok;
+}
+
 /* Validate the impl-specific options of one device whose impl is known. */
 static bool
 parse_device_options(struct ctx *c, struct pdev *p, const char *what)
@@ -627,6 +755,8 @@ parse_device_options(struct ctx *c, struct pdev *p, const char *what)
 				return false;
 			d->u.tcpipd.net = (enum compose_tcpip_net)e;
 		}
+		if (f[DF_ALLOW] && !parse_allow(c, f[DF_ALLOW], d))
+			ok = false;
 		if (d->u.tcpipd.net == COMPOSE_NET_SOCKET) {
 			static const int direct_only[] = {
 				DF_OVER, DF_IPV4, DF_GATEWAY,
@@ -1168,6 +1298,13 @@ free_device(struct compose_device *d)
 	free(d->name);
 	switch (d->impl) {
 	case COMPOSE_IMPL_NETD: free(d->u.netd.ifname); break;
+	case COMPOSE_IMPL_TCPIPD:
+		for (size_t i = 0; i < d->u.tcpipd.n_allow; i++) {
+			free(d->u.tcpipd.allow[i].addr_key);
+			free(d->u.tcpipd.allow[i].port_key);
+		}
+		free(d->u.tcpipd.allow);
+		break;
 	case COMPOSE_IMPL_KVD:
 		free(d->u.kvd.path);
 		free(d->u.kvd.key_file);

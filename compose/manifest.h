@@ -95,6 +95,19 @@ struct compose_key {
 	struct compose_mark mark;	/* of the key's name */
 };
 
+/* One entry of a tcpipd device's `allow`: an address and a port the app
+ * may bind, each written literally or as `$key`, an app key read when
+ * `compose up` starts tcpipd (its env variable, else the value given to
+ * configure, else its default). */
+struct compose_allow {
+	char *addr_key;			/* ipv4 key, or NULL: addr */
+	uint32_t addr;			/* host byte order */
+	char *port_key;			/* int key, or NULL: port/any_port */
+	uint16_t port;
+	bool any_port;			/* written `*` */
+	struct compose_mark mark;
+};
+
 struct compose_device {
 	char *name;			/* C identifier, also the service name */
 	struct compose_mark mark;	/* of the name under devices: */
@@ -118,6 +131,8 @@ struct compose_device {
 			struct compose_ipv4 ipv4;
 			bool has_gateway;
 			struct compose_ipv4 gateway;
+			struct compose_allow *allow; /* binds allowed */
+			size_t n_allow;
 		} tcpipd;
 		struct {
 			enum compose_kv_store store;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "compose/plan.h"
+#include "compose/schema.h"
 
 void
 compose_context_free(struct compose_context *c)
@@ -243,6 +244,84 @@ ip_text(const struct compose_ipv4 *ip, bool prefix, char *buf, size_t len)
 	return buf;
 }
 
+/* The value a boot key has when the app starts: what app_argv passes
+ * (its env variable), else what configure baked, else the default.  NULL
+ * if it has none. */
+static const char *
+key_value(const struct compose_manifest *m, const struct compose_context *c,
+	  const char *name)
+{
+	const struct compose_key *k = compose_manifest_key(m, name);
+	const char *v;
+
+	if (!k)
+		return NULL;
+	if (k->stage == COMPOSE_STAGE_BOOT && k->env && (v = getenv(k->env)))
+		return v;
+	if ((v = compose_context_key(c, name)))
+		return v;
+	return k->has_default ? k->def.text : NULL;
+}
+
+/* tcpipd's --allow list from the device's `allow` entries, keys resolved
+ * now.  *out is malloc'd ("" for none).  Returns 0, -EINVAL (a key has no
+ * usable value; printed), -ENOMEM. */
+static int
+allow_list(const struct compose_manifest *m, const struct compose_context *c,
+	   const struct compose_device *d, char **out, FILE *err)
+{
+	size_t cap = d->u.tcpipd.n_allow * 24 + 1, len = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->u.tcpipd.n_allow; i++) {
+		const struct compose_allow *a = &d->u.tcpipd.allow[i];
+		uint32_t addr = a->addr;
+		char port[8];
+		const char *v, *why = "no value";
+
+		if (a->addr_key) {
+			struct compose_ipv4 ip;
+
+			if (!(v = key_value(m, c, a->addr_key)) ||
+			    compose_parse_ipv4(v, false, &ip, &why)) {
+				fprintf(err, "compose: %s: allow: key '%s': %s\n",
+					d->name, a->addr_key, why);
+				free(buf);
+				return -EINVAL;
+			}
+			addr = ip.addr;
+		}
+		if (a->port_key) {
+			int64_t p = -1;
+
+			if ((v = key_value(m, c, a->port_key)) &&
+			    !compose_parse_int(v, &p, &why) &&
+			    (p < 0 || p > 65535))
+				why = "not a port (0 to 65535)";
+			if (!v || p < 0 || p > 65535) {
+				fprintf(err, "compose: %s: allow: key '%s': %s\n",
+					d->name, a->port_key, why);
+				free(buf);
+				return -EINVAL;
+			}
+			snprintf(port, sizeof(port), "%u", (unsigned)p);
+		} else if (a->any_port) {
+			snprintf(port, sizeof(port), "*");
+		} else {
+			snprintf(port, sizeof(port), "%u", a->port);
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "%s%u.%u.%u.%u:%s",
+					i ? "," : "", addr >> 24,
+					(addr >> 16) & 255, (addr >> 8) & 255,
+					addr & 255, port);
+	}
+	*out = buf;
+	return 0;
+}
+
 static uint32_t
 fnv(const char *p)
 {
@@ -271,7 +350,8 @@ vif_config(const char *proj, const struct compose_device *d,
 static int
 daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 	    const char *proj, const char *bindir,
-	    const struct compose_device *d, struct compose_plan_svc *s)
+	    const struct compose_device *d, struct compose_plan_svc *s,
+	    FILE *err)
 {
 	char ip[32];
 	int rc;
@@ -333,7 +413,15 @@ daemon_argv(const struct compose_manifest *m, const struct compose_context *c,
 			       ip_text(&d->u.tcpipd.gateway, false, ip,
 				       sizeof(ip)))))
 			return rc;
-		return 0;
+		if (d->u.tcpipd.n_allow) {
+			char *list;
+
+			if ((rc = allow_list(m, c, d, &list, err)))
+				return rc;
+			rc = push(s, "--allow=%s", list);
+			free(list);
+		}
+		return rc;
 	case COMPOSE_IMPL_NETD:
 		if ((rc = push(s, "--backend")) ||
 		    (rc = push(s, "%s",
@@ -401,6 +489,8 @@ compose_plan_make(const struct compose_manifest *m,
 
 		s->name = ms->name;
 		s->is_app = ms->is_app;
+		s->deps = ms->deps;
+		s->n_deps = ms->n_deps;
 		s->domid = (uint16_t)(i + 1);
 		if (ms->is_app) {
 			app = i;
@@ -412,7 +502,7 @@ compose_plan_make(const struct compose_manifest *m,
 			svc_of_dev[ms->device] = i;
 			s->restart = d->restart;
 			s->impl = compose_impl_name(d->impl);
-			rc = daemon_argv(m, c, proj, bindir, d, s);
+			rc = daemon_argv(m, c, proj, bindir, d, s, err);
 		}
 		if (rc)
 			goto fail;

@@ -84,6 +84,8 @@ struct compose_plan_svc {
 	size_t argc;
 	struct compose_restart restart;
 	const char *impl;	/* "clockd", ... or NULL for the app */
+	const size_t *deps;	/* services started (READY) before this one; */
+	size_t n_deps;		/* indices into svcs, borrowed from the manifest */
 };
 
 struct compose_plan {

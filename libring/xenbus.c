@@ -38,6 +38,7 @@ struct ring_xb_front {
 	int state;
 	unsigned generation;
 	struct ring_share *share;
+	struct ring_share_opts share_opts;	/* sz 0: the defaults */
 	int64_t retry_at;	/* monotonic ms; 0: none */
 };
 
@@ -279,6 +280,12 @@ front_reset(struct ring_xb_front *fe, const char *why)
 	front_set_state(fe, RING_XB_INITIALISING);
 }
 
+static const struct ring_share_opts *
+front_share_opts(const struct ring_xb_front *fe)
+{
+	return fe->share_opts.sz ? &fe->share_opts : NULL;
+}
+
 /* Backend is in InitWait: share, set up, link, go Initialised. */
 static int
 front_try_connect(struct ring_xb_front *fe)
@@ -289,7 +296,7 @@ front_try_connect(struct ring_xb_front *fe)
 	uint32_t tx;
 	int rc;
 
-	if ((rc = ring_share_open(fe->be_domid, NULL, &fe->share)) < 0)
+	if ((rc = ring_share_open(fe->be_domid, front_share_opts(fe), &fe->share)) < 0)
 		return rc;
 	/* No link key (a Xen backend such as Linux netback): connect with
 	 * none, which only a transport without links accepts. */
@@ -324,7 +331,7 @@ front_try_connect(struct ring_xb_front *fe)
 		fe->share = NULL;
 		if (rc != -EAGAIN || tries > 8)
 			goto fail;
-		if ((rc = ring_share_open(fe->be_domid, NULL, &fe->share)) < 0)
+		if ((rc = ring_share_open(fe->be_domid, front_share_opts(fe), &fe->share)) < 0)
 			goto fail;
 	}
 	snprintf(dev, sizeof(dev), "%s", fe->fe_path);
@@ -416,13 +423,27 @@ ring_xb_front_open(struct ring_xenbus *xb, const char *type, unsigned devid,
 		   const struct ring_xb_front_ops *ops, void *arg,
 		   struct ring_xb_front **out)
 {
-	struct ring_xb_front *fe = calloc(1, sizeof(*fe));
+	return ring_xb_front_open_opts(xb, type, devid, ops, arg, NULL, out);
+}
+
+int
+ring_xb_front_open_opts(struct ring_xenbus *xb, const char *type,
+			unsigned devid, const struct ring_xb_front_ops *ops,
+			void *arg, const struct ring_share_opts *share,
+			struct ring_xb_front **out)
+{
+	struct ring_xb_front *fe;
 	char p[XB_KEY], *v = NULL;
 	unsigned long be;
 	int rc;
 
-	if (fe == NULL)
+	if (share != NULL &&
+	    (share->sz < sizeof(*share) || share->rw_pages + (uint64_t)share->ro_pages > 65536))
+		return -EINVAL;
+	if ((fe = calloc(1, sizeof(*fe))) == NULL)
 		return -ENOMEM;
+	if (share != NULL)
+		fe->share_opts = *share;
 	fe->xb = xb;
 	fe->ops = ops;
 	fe->arg = arg;

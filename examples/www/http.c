@@ -2,7 +2,7 @@
  * examples/www/http.c - HTTP/1.1 request parsing and response heads
  * (RFC 9110/9112, the Date format of RFC 7231, ranges of RFC 7233).
  */
-#include "examples/www/http.h"
+#include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -265,20 +265,22 @@ www_http_parse(struct www_http_parser *p, const char *buf, size_t len,
 		if (end > p->line_start && buf[end - 1] == '\r')
 			end--;
 		if (!p->line_end) {
+			int st;
+
 			if (end - p->line_start > WWW_HTTP_LINE_MAX)
 				return refuse(p, req, 414);
 			if (end == p->line_start)
 				return refuse(p, req, 400);
+			/* Judged as soon as it is complete: garbage gets its
+			 * 400 now, not after a head that may never end. */
+			if ((st = parse_request_line(buf, buf + end, req)) != 0)
+				return refuse(p, req, st);
 			p->line_end = lf + 1;
 		} else if (end == p->line_start) {
-			size_t head = lf + 1, rl = p->line_end - 1;
+			size_t head = lf + 1;
 			int st;
 
-			if (rl > 0 && buf[rl - 1] == '\r')
-				rl--;
-			st = parse_request_line(buf, buf + rl, req);
-			if (st == 0)
-				st = parse_headers(buf + p->line_end, buf + head, req);
+			st = parse_headers(buf + p->line_end, buf + head, req);
 			if (st == 0 && req->method == WWW_METHOD_OTHER)
 				st = 405;
 			else if (st == 0 && req->method == WWW_METHOD_NONE)

@@ -1,8 +1,9 @@
 # www: the website example.  The HTTP engine and the site logic
 # (http.c, site.c) are transport-independent and go into
 # $(BUILD)/libwww.a, which unit tests, the fuzz target and the test
-# harness tests/lib/www_files.c link.  No www program yet: it comes with
-# the STACK and KV frontends.
+# harness tests/lib/www_files.c link.  The www program itself is built by
+# `compose build` from compose.yaml (www.c, site.c, http.c), like any
+# application: `make up`.
 WWW_SRCS := examples/www/http.c examples/www/site.c
 WWW_OBJS := $(WWW_SRCS:%.c=$(BUILD)/%.o)
 WWW_LIB  := $(BUILD)/libwww.a

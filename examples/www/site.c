@@ -2,7 +2,7 @@
  * examples/www/site.c - request -> response over content sources, the
  * template renderer, and the per-connection driver.
  */
-#include "examples/www/site.h"
+#include "site.h"
 
 #include <errno.h>
 #include <stdbool.h>

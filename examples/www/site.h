@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "examples/www/http.h"
+#include "http.h"
 
 /* A content source; return values as ak_kv_size, ak_kv_last_modified and
  * ak_kv_get_partial (-ENOENT, -EISDIR, ...). */

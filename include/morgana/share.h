@@ -291,6 +291,14 @@ int ring_peer_bind(struct ring_peer *p, uint32_t port,
 		   struct ring_evtchn **out);
 
 /*
+ * Unbind an end ring_peer_bind returned (xenevtchn_unbind): ev is freed,
+ * and the port can be bound again, e.g. when the frontend reuses its
+ * channel for a new ring.  Anything other than an end bound through p is
+ * simply closed (ring_evtchn_close).  NULL ev is ok.  Never blocks.
+ */
+void ring_peer_unbind(struct ring_peer *p, struct ring_evtchn *ev);
+
+/*
  * Backend, dev mode: offer the frontend a read-only mapping of memfd (len
  * bytes, 1 byte .. 1 MiB), under an id the protocol chooses (e.g. clockd's
  * time page).  memfd stays the caller's: the link carries a copy.  It must

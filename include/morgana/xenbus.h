@@ -52,6 +52,7 @@ enum ring_xb_state {
 
 struct ring_store;
 struct ring_share;
+struct ring_share_opts;
 struct ring_peer;
 struct ring_xenbus;
 struct ring_xb_front;
@@ -105,6 +106,17 @@ struct ring_xb_front_ops {
 int ring_xb_front_open(struct ring_xenbus *xb, const char *type,
 		       unsigned devid, const struct ring_xb_front_ops *ops,
 		       void *arg, struct ring_xb_front **out);
+/*
+ * The same, with the size of the grant arenas each connection shares
+ * (share may be NULL: ring_share_open's defaults).  A device whose
+ * frontend grants many pages (a STACK frontend: one data ring per
+ * socket) asks for more.  Returns as ring_xb_front_open, and -EINVAL for
+ * bad share options (see ring_share_open).
+ */
+int ring_xb_front_open_opts(struct ring_xenbus *xb, const char *type,
+			    unsigned devid, const struct ring_xb_front_ops *ops,
+			    void *arg, const struct ring_share_opts *share,
+			    struct ring_xb_front **out);
 /* Current state of this frontend. */
 int ring_xb_front_state(const struct ring_xb_front *fe);
 /* The backend's domid, and how many times this device has connected. */

@@ -53,6 +53,12 @@ ring_evtchn__fds(const struct ring_evtchn *ev, int *rx, int *tx)
 	return 0;
 }
 
+void
+ring_evtchn__forget(struct ring_evtchn *ev)
+{
+	free(ev);
+}
+
 int
 ring_evtchn__new_fds(int *a, int *b)
 {

@@ -704,6 +704,28 @@ ring_peer_bind(struct ring_peer *p, uint32_t port, struct ring_evtchn **out)
 	return 0;
 }
 
+void
+ring_peer_unbind(struct ring_peer *p, struct ring_evtchn *ev)
+{
+	uint32_t port;
+	int rx, tx;
+
+	if (ev == NULL)
+		return;
+	port = ring_evtchn_port(ev);
+	ring_evtchn__fds(ev, &rx, &tx);
+	/* Only the end this peer bound goes back; anything else is closed
+	 * as ring_evtchn_close would. */
+	if (p != NULL && p->chans != NULL && port >= 1 &&
+	    port <= RING_LINK_MAX_PORTS && p->chans[port].state == CHAN_BOUND &&
+	    p->chans[port].rx == rx && p->chans[port].tx == tx) {
+		p->chans[port].state = CHAN_ARRIVED;
+		ring_evtchn__forget(ev);
+		return;
+	}
+	ring_evtchn_close(ev);
+}
+
 int
 ring_peer__arena_fds(const struct ring_peer *p, int *rw, int *ro)
 {

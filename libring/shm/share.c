@@ -56,12 +56,16 @@ struct share_offer {
  * that keeps restarting can make us hold. */
 #define SHARE_OFFERS_KEPT (4 * RING_LINK_MAX_OFFERS)
 
+/* granted[]: a ref never handed out is still the memfd's zero page
+ * (untouched, not resident); one handed out before must be cleared. */
+enum { REF_FRESH = 0, REF_GRANTED = 1, REF_USED = 2 };
+
 struct ring_share {
 	uint16_t peer;
 	uint32_t nrefs;
 	struct share_arena rw, ro;
 	struct ring_gntent *table;
-	uint8_t *granted;	/* private: 1 if we granted the ref */
+	uint8_t *granted;	/* private: REF_* of each ref */
 	struct share_chan *chans;
 	uint32_t nchans, chans_cap;
 	int link;		/* -1 until connected */
@@ -189,8 +193,11 @@ ring_share_grant(struct ring_share *s, bool readonly, uint32_t *ref,
 	a->count--;
 	frame = r - a->first;
 	page = a->base + (size_t)frame * RING_PAGE_SIZE;
-	/* XSA-403: nothing from an earlier use of the page reaches the peer. */
-	memset(page, 0, RING_PAGE_SIZE);
+	/* XSA-403: nothing from an earlier use of the page reaches the peer.
+	 * A fresh page is zero already: left untouched, it costs no memory
+	 * until someone writes it. */
+	if (s->granted[r] == REF_USED)
+		memset(page, 0, RING_PAGE_SIZE);
 	flags = RING_GTF_permit_access | (readonly ? RING_GTF_readonly : 0);
 	atomic_store_explicit(&s->table[r].frame, frame, memory_order_relaxed);
 	/* Release: the zeroed page and the frame are visible before the
@@ -198,7 +205,7 @@ ring_share_grant(struct ring_share *s, bool readonly, uint32_t *ref,
 	atomic_store_explicit(&s->table[r].flags_domid,
 			      flags | (uint32_t)s->peer << 16,
 			      memory_order_release);
-	s->granted[r] = 1;
+	s->granted[r] = REF_GRANTED;
 	*ref = r;
 	*addr = page;
 	return 0;
@@ -210,7 +217,7 @@ ring_share_revoke(struct ring_share *s, uint32_t ref)
 	struct share_arena *a;
 	uint32_t w;
 
-	if (ref >= s->nrefs || !s->granted[ref])
+	if (ref >= s->nrefs || s->granted[ref] != REF_GRANTED)
 		return -EINVAL;
 	/* gnttab_end_foreign_access_ref: only an entry the mapper is not
 	 * using may be cleared, and the clearing must not race a map. */
@@ -222,7 +229,7 @@ ring_share_revoke(struct ring_share *s, uint32_t ref)
 	} while (!atomic_compare_exchange_weak_explicit(
 			&s->table[ref].flags_domid, &w, 0,
 			memory_order_acq_rel, memory_order_acquire));
-	s->granted[ref] = 0;
+	s->granted[ref] = REF_USED;
 	a = arena_of(s, ref);
 	a->freeq[(a->head + a->count) % a->cap] = ref;
 	a->count++;
@@ -235,7 +242,7 @@ static void
 share_clear_use(struct ring_share *s)
 {
 	for (uint32_t r = 0; r < s->nrefs; r++)
-		if (s->granted[r])
+		if (s->granted[r] == REF_GRANTED)
 			atomic_fetch_and_explicit(
 				&s->table[r].flags_domid,
 				~(uint32_t)(RING_GTF_reading | RING_GTF_writing),
@@ -528,7 +535,7 @@ ring_share_close(struct ring_share *s)
 	 * by us since the arena dies with this handle. */
 	if (s->granted != NULL)
 		for (uint32_t r = 0; r < s->nrefs; r++)
-			if (s->granted[r])
+			if (s->granted[r] == REF_GRANTED)
 				(void)ring_share_revoke(s, r);
 	for (uint32_t i = 0; i < s->noffers; i++)
 		if (s->offers[i].addr != NULL)

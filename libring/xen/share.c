@@ -463,6 +463,15 @@ ring_peer_bind(struct ring_peer *p, uint32_t port, struct ring_evtchn **out)
 	return ring_evtchn__interdomain(p->domid, port, out);
 }
 
+void
+ring_peer_unbind(struct ring_peer *p, struct ring_evtchn *ev)
+{
+	(void)p;
+	/* Closing our end of an interdomain channel returns the frontend's
+	 * port to unbound (Xen's evtchn_close): it can offer it again. */
+	ring_evtchn_close(ev);
+}
+
 int
 ring_peer_offer(struct ring_peer *p, uint32_t id, int memfd, size_t len)
 {

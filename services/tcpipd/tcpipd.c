@@ -177,7 +177,9 @@ unmap_ring(struct tfront *f, struct tsock *s)
 	if (s->intf != NULL)
 		ring_peer_unmap(f->peer, s->intf_ref);
 	s->intf = NULL;
-	ring_evtchn_close(s->ev);
+	/* Unbound, not closed: the frontend may reuse its channel (and
+	 * its granted pages) for its next socket. */
+	ring_peer_unbind(f->peer, s->ev);
 	s->ev = NULL;
 }
 
@@ -1043,7 +1045,13 @@ serve_cmds(struct tfront *f)
 			handle(f, &q);
 			n++;
 		}
-		if (n >= 64 || f->failed || !ring_back_final_check(&f->ring))
+		if (n >= 64) {
+			/* More may be queued, with req_event not re-armed:
+			 * serve again on the next pass without waiting. */
+			f->evrevents = POLLIN;
+			break;
+		}
+		if (f->failed || !ring_back_final_check(&f->ring))
 			break;
 	}
 }

@@ -471,6 +471,29 @@ static const struct bad bads[] = {
 	{ "name: x\n" APP "keys:\n  a: {type: int, env: E}\n  b: {type: int, env: E}\n",
 	  "5:3", "keys 'a' and 'b' use the same env 'E'", NULL },
 	{ "name: x\n" APP "services: {}\n", "3:1", "unknown field 'services'", "derived from 'devices:'" },
+	/* tcpipd's allow list */
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "keys: {port: {type: int, default: 80}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: [\"127.0.0.1:$prot\"]}\n",
+	  "5:29", "allow: no key named 'prot'", "did you mean 'port'?" },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "keys: {port: {type: string, default: a}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: [\"$port:80\"]}\n",
+	  "5:29", "key 'port' is string, but the address must be ipv4", NULL },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: [\"127.0.0.1:65536\"]}\n",
+	  "4:29", "invalid allow port '65536': must be from 0 to 65535", NULL },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: [\"localhost:80\"]}\n",
+	  "4:29", "invalid allow address 'localhost'", NULL },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: \"127.0.0.1:80\"}\n",
+	  "4:28", "'allow' must be a list", NULL },
+	{ "name: x\napp: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+	  "devices:\n  s: {impl: tcpipd, allow: [\"8080\"]}\n",
+	  "4:29", "invalid allow entry '8080': expected ADDR:PORT", NULL },
+	{ "name: x\n" APP_T "devices:\n  t: {impl: clockd, allow: []}\n",
+	  "4:21", "field 'allow' does not apply to impl clockd", "option of impl tcpipd" },
 	{ "name: x\nbad: \xc3\x28\n", "2:6", "invalid UTF-8 byte 0xc3", NULL },
 	{ "name: x\n\x01", "2:1", "control character 0x01", NULL },
 };
@@ -649,6 +672,52 @@ test_scalars(void **state)
 	assert_int_equal(compose_parse_restart("No", &r, &why), -EINVAL);
 }
 
+/* allow entries reach tcpipd's command line with their keys resolved:
+ * env first, then the configure value, then the default. */
+static void
+test_allow_plan(void **state)
+{
+	static const char y[] =
+		"name: x\n"
+		"app: {sources: [a.c], start: s, devices: {s: STACK}}\n"
+		"keys:\n"
+		"  addr: {type: ipv4, default: 127.0.0.1}\n"
+		"  port: {type: int, default: 8080, env: TEST_ALLOW_PORT}\n"
+		"devices:\n"
+		"  s: {impl: tcpipd, allow: [\"$addr:$port\", \"0.0.0.0:*\", \"10.0.0.1:53\"]}\n";
+	struct compose_manifest *m = NULL;
+	struct compose_context c = { 0 };
+	struct compose_plan p;
+	char *diag, *keys[] = { "addr=10.1.2.3" };
+	FILE *null = fopen("/dev/null", "w");
+	int rc;
+
+	(void)state;
+	assert_non_null(null);
+	diag = load(y, sizeof(y) - 1, &m, &rc);
+	assert_int_equal(rc, 0);
+	free(diag);
+	unsetenv("TEST_ALLOW_PORT");
+	assert_int_equal(compose_plan_make(m, &c, "/p", "/bin", &p, null), 0);
+	assert_string_equal(p.svcs[0].argv[3],
+			    "--allow=127.0.0.1:8080,0.0.0.0:*,10.0.0.1:53");
+	compose_plan_free(&p);
+	setenv("TEST_ALLOW_PORT", "9090", 1);
+	c.keys = keys;
+	c.n_keys = 1;
+	assert_int_equal(compose_plan_make(m, &c, "/p", "/bin", &p, null), 0);
+	assert_string_equal(p.svcs[0].argv[3],
+			    "--allow=10.1.2.3:9090,0.0.0.0:*,10.0.0.1:53");
+	compose_plan_free(&p);
+	/* What the app would refuse, tcpipd is not started with. */
+	setenv("TEST_ALLOW_PORT", "99999", 1);
+	assert_int_equal(compose_plan_make(m, &c, "/p", "/bin", &p, null),
+			 -EINVAL);
+	unsetenv("TEST_ALLOW_PORT");
+	fclose(null);
+	compose_manifest_free(m);
+}
+
 static void
 test_suggest(void **state)
 {
@@ -678,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_suggest),
+		cmocka_unit_test(test_allow_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

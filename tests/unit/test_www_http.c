@@ -214,6 +214,15 @@ test_limits(void **state)
 		if (extra)
 			assert_int_equal(req.status, 431);
 	}
+	/* A bad request line is refused at its LF, before any header: a
+	 * client that never ends its head still gets its 400 / 505. */
+#define LIT(s) s, sizeof(s) - 1
+	assert_int_equal(parse_all(LIT("\x01\x02 garbage\n\x03")), -EPROTO);
+	assert_int_equal(req.status, 400);
+	assert_int_equal(parse_all(LIT("GET / HTTP/2.0\r\nHost: a\r\n")), -EPROTO);
+	assert_int_equal(req.status, 505);
+	assert_int_equal(parse_all(LIT("GET / HTTP/1.1\r\nHost: a\r\n")), 0);
+#undef LIT
 	/* An endless header line is refused within WWW_HTTP_BUF_MIN. */
 	n = (size_t)sprintf(b, "GET / HTTP/1.1\r\nX: ");
 	memset(b + n, 'v', cap - n);
