@@ -203,9 +203,19 @@ xsk_setup(struct netd_xdp *x, uint16_t bind_flags, const char **why)
 	sa.sxdp_ifindex = (uint32_t)x->ifindex;
 	sa.sxdp_queue_id = x->queue;
 	*why = "cannot bind the AF_XDP socket";
-	if (bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/*
+	 * The kernel releases a closed AF_XDP socket's hold on the queue
+	 * after the close returns (deferred work): a netd restarted at once
+	 * (supervisor, tests) can find the queue still busy.  EBUSY for up
+	 * to 2 s is that, not a refusal.
+	 */
+	for (int tries = 0;; tries++) {
+		if (bind(x->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
 		rc = -errno;
-		goto fail;
+		if (rc != -EBUSY || tries == 40)
+			goto fail;
+		usleep(50000);
 	}
 	x->need_wakeup = (bind_flags & XDP_USE_NEED_WAKEUP) != 0;
 	x->ntxfree = 0;

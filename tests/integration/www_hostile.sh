@@ -16,7 +16,10 @@ python3 "$CLIENTS" corpus "$WWW_PORT" >/dev/null || fail "corpus, round 2"
 sleep 0.5
 f2=$(nfds "$www_pid") g2=$(nfds "$st_pid")
 echo "fds after round 1: www $f1 tcpipd $g1; after round 2: www $f2 tcpipd $g2"
-[ "$f2" -le "$((f1 + 4))" ] && [ "$g2" -le "$((g1 + 4))" ] ||
+# www keeps released data rings (each with its channel's fds) for reuse,
+# as many as were ever open at once, so a slower round (ASan, a loaded
+# machine) may keep a few more; a leak grows with the ~45 requests.
+[ "$f2" -le "$((f1 + 12))" ] && [ "$g2" -le "$((g1 + 4))" ] ||
 	fail "descriptors leak: www $f1 -> $f2, tcpipd $g1 -> $g2"
 python3 "$CLIENTS" slowloris "$WWW_PORT" "$(scale 50 10)" 2 || fail "slowloris"
 [ "$(code "$U/")" = 200 ] || fail "no answer at the end"

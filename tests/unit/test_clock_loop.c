@@ -188,7 +188,9 @@ test_5000_timers(void **state)
 	 * makes ~1% of them late.
 	 */
 	assert_true(f->late[f->n / 2] < (asan() ? 2000000u : 500000u));
-	assert_true(f->late[f->n * 99 / 100] < 20000000u);
+	/* A loaded 2-core host (CI beside other jobs) stalls for tens of
+	 * ms; a loop that lost timers would be late by seconds. */
+	assert_true(f->late[f->n * 99 / 100] < 250000000u);
 	/* One timeout serves many timers. */
 	assert_true(st.wakeups < (uint64_t)expect);
 	assert_int_equal(clock_timers_armed(t), 0);
