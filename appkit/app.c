@@ -48,6 +48,7 @@ struct ak_app {
 	struct ak_xb_glue *glue;
 	int notify_fd;
 	int signo;
+	bool by_order;	/* MORGANA_DEVICES=xen: no name keys, take devices in order */
 };
 
 static const char *const sig_names[] = {
@@ -239,6 +240,9 @@ usage(const struct ak_app_desc *desc, FILE *out)
 "\nEnvironment:\n"
 "  MORGANA_DEVICES=inproc  use in-process devices (PCLOCK, MCLOCK, TIME on\n"
 "                          the host's clocks) instead of daemons over rings\n"
+"  MORGANA_DEVICES=xen     deploy mode in a Xen domU: the domain's own\n"
+"                          device/<type>/<n> as the toolstack wrote them,\n"
+"                          taken in order (the first NET device is vif 0)\n"
 "  XENSTORED_PATH          the store socket (set by compose up)\n"
 "  NOTIFY_FD               readiness pipe (set by compose up)\n");
 }
@@ -535,6 +539,60 @@ open_inproc(struct ak_app *app, struct dev *d)
 	}
 }
 
+static int
+cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Deploy mode (MORGANA_DEVICES=xen): the toolstack (xl) writes the
+ * domain's own device/<type>/<n> with no name or signature keys, so the
+ * k-th device of a type in the application's description takes the k-th
+ * device id of that type, in numeric order (net0 -> device/vif/0).
+ */
+static int
+find_devid_by_order(struct ak_app *app, struct dev *d, unsigned *devid)
+{
+	const char *type = sig_types[d->d->sig];
+	char dir[64], **names = NULL;
+	unsigned n = 0, k = 0, m = 0, *ids;
+	int rc;
+
+	for (struct dev *e = app->devs; e != d; e++)
+		if (strcmp(sig_types[e->d->sig], type) == 0)
+			k++;
+	snprintf(dir, sizeof(dir), "device/%s", type);
+	rc = ring_store_directory(app->st, RING_XBT_NULL, dir, &names, &n);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+		ring_store_free_names(names, n);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char *end;
+		unsigned long id = strtoul(names[i], &end, 10);
+
+		if (*end == '\0' && end != names[i] && id <= 0xffff)
+			ids[m++] = (unsigned)id;
+	}
+	ring_store_free_names(names, n);
+	qsort(ids, m, sizeof(*ids), cmp_uint);
+	rc = -ENOENT;
+	if (k < m) {
+		*devid = ids[k];
+		rc = 0;
+	} else {
+		fprintf(stderr, "%s: device '%s' is %s number %u, but the domain has %u under %s (MORGANA_DEVICES=xen)\n",
+			app->desc->name, d->d->name, type, k, m, dir);
+	}
+	free(ids);
+	return rc;
+}
+
 /* Find device/<type>/<n> whose name key is d's name; check signature. */
 static int
 find_devid(struct ak_app *app, struct dev *d, unsigned *devid)
@@ -589,7 +647,9 @@ open_ring(struct ak_app *app, struct dev *d)
 	unsigned devid;
 	int rc;
 
-	if ((rc = find_devid(app, d, &devid)) < 0)
+	rc = app->by_order ? find_devid_by_order(app, d, &devid)
+			   : find_devid(app, d, &devid);
+	if (rc < 0)
 		return rc;
 	switch (d->d->sig) {
 	case AK_SIG_TIME:
@@ -723,8 +783,9 @@ ak_main(const struct ak_app_desc *desc, int argc, char **argv)
 			app.notify_fd = (int)v;
 	}
 	inproc = mode && !strcmp(mode, "inproc");
-	if (mode && !inproc && strcmp(mode, "store") != 0) {
-		fprintf(stderr, "%s: MORGANA_DEVICES must be inproc or store, not \"%s\"\n",
+	app.by_order = mode && !strcmp(mode, "xen");
+	if (mode && !inproc && !app.by_order && strcmp(mode, "store") != 0) {
+		fprintf(stderr, "%s: MORGANA_DEVICES must be inproc, store or xen, not \"%s\"\n",
 			desc->name, mode);
 		app_free(&app);
 		return 2;
@@ -768,7 +829,8 @@ ak_main(const struct ak_app_desc *desc, int argc, char **argv)
 	if (app.signo == 0) {
 		notify(&app, "READY=1");
 		ring_log(RING_LOG_INFO, "msg=ready devices=%zu mode=%s",
-			 desc->n_devices, inproc ? "inproc" : "store");
+			 desc->n_devices, inproc ? "inproc" :
+			 app.by_order ? "xen" : "store");
 		if ((rc = ak_task_spawn(app.loop, start_task, &app, 0, &task)) < 0)
 			goto out;
 		while (!ak_task_done(task, &status) && app.signo == 0)

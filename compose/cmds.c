@@ -13,6 +13,7 @@
 #include "compose/manifest.h"
 #include "compose/plan.h"
 #include "compose/up.h"
+#include "compose/xen.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -20,7 +21,8 @@
 const char compose_configure_help[] =
 "Usage: compose configure [--target unix|xen] [--net socket|direct]\n"
 "                         [--kv_ro dir|pack|tar] [--kv_rw sqlite|sealed]\n"
-"                         [--KEY=VALUE...]\n"
+"                         [--kernel F] [--ramdisk F] [--memory MB]\n"
+"                         [--vif-script S] [--KEY=VALUE...]\n"
 "\n"
 "Generate the wiring into _build/: main.c (the application's description\n"
 "for appkit and main()), keys.h (a typed accessor per key), Makefile, and\n"
@@ -29,7 +31,15 @@ const char compose_configure_help[] =
 "archived into _build/DEVICE.tar.  Then prints the next command.\n"
 "\n"
 "Options:\n"
-"  -t, --target T       unix (the only target that runs today) or xen\n"
+"  -t, --target T       unix (processes on this host) or xen (the app in a\n"
+"                       Xen domU, netd in dom0: NET devices only; also\n"
+"                       writes _build/NAME.xl and _build/guest-run)\n"
+"      --kernel F       xen: the guest kernel in dom0 (default /vmlinuz)\n"
+"      --ramdisk F      xen: its initramfs, holding the app (default\n"
+"                       /domu.cpio.gz)\n"
+"      --memory MB      xen: the guest's memory (default 128)\n"
+"      --vif-script S   xen: xl's vif hotplug script (default\n"
+"                       /etc/xen/scripts/vif-null)\n"
 "      --net N          every tcpipd device: socket (host sockets) or direct\n"
 "      --kv_ro S        every KV_RO kvd device: dir, pack or tar\n"
 "      --kv_rw S        every KV_RW kvd device of the app: sqlite, or sealed\n"
@@ -232,8 +242,10 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 		      FILE *err)
 {
 	struct compose_context c = { 0 };
+	struct compose_xen_opts xo = { .sz = sizeof(xo) };
 	struct compose_manifest *m;
 	char home[PATH_MAX], bindir[PATH_MAX];
+	bool xen_opt = false;
 	const char *v;
 	bool miss;
 	int rc = EXIT_FAIL;
@@ -258,6 +270,25 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 				rc = usage(err, "configure", "configure: unknown target '%s' (unix or xen)", v);
 				goto out;
 			}
+		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--kernel", &miss))) {
+			xo.kernel = v;
+			xen_opt = true;
+		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--ramdisk", &miss))) {
+			xo.ramdisk = v;
+			xen_opt = true;
+		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--vif-script", &miss))) {
+			xo.vif_script = v;
+			xen_opt = true;
+		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--memory", &miss))) {
+			char *end;
+			unsigned long mb = strtoul(v, &end, 10);
+
+			if (*end || end == v || mb < 16 || mb > 65536) {
+				rc = usage(err, "configure", "configure: --memory is MiB between 16 and 65536, not '%s'", v);
+				goto out;
+			}
+			xo.memory_mb = (unsigned)mb;
+			xen_opt = true;
 		} else if (!miss && (v = optval(argc, argv, &i, NULL, "--net", &miss))) {
 			if (strcmp(v, "socket") && strcmp(v, "direct")) {
 				rc = usage(err, "configure", "configure: --net is socket or direct, not '%s'", v);
@@ -311,7 +342,13 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 			goto out;
 		}
 	}
+	if (xen_opt && c.target != COMPOSE_TARGET_XEN) {
+		rc = usage(err, "configure", "configure: %s are for --target xen", "--kernel, --ramdisk, --memory and --vif-script");
+		goto out;
+	}
 	if (compose_context_check(m, &c, err) < 0)
+		goto out;
+	if (c.target == COMPOSE_TARGET_XEN && compose_xen_check(m, err) < 0)
 		goto out;
 	if (compose_home(home, sizeof(home)) ||
 	    compose_bindir(bindir, sizeof(bindir))) {
@@ -320,6 +357,19 @@ compose_cmd_configure(const char *file, int argc, char **argv, FILE *out,
 	}
 	if (compose_generate(m, &c, home, bindir, err) < 0)
 		goto out;
+	if (c.target == COMPOSE_TARGET_XEN) {
+		struct compose_plan p;
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    compose_plan_make(m, &c, cwd, bindir, &p, err) < 0)
+			goto out;
+		rc = compose_xen_generate(m, &p, &xo, err) < 0 ? EXIT_FAIL : 0;
+		compose_plan_free(&p);
+		if (rc)
+			goto out;
+		rc = EXIT_FAIL;
+	}
 	fprintf(out, "compose: configured '%s' for target %s in _build/\n"
 		"Now run 'compose build', then 'compose up'.\n", m->name,
 		compose_target_name(c.target));
@@ -474,11 +524,21 @@ compose_cmd_up(const char *file, int argc, char **argv, FILE *out, FILE *err)
 	o.color = !nocolor && isatty(fileno(out));
 	if (load_all(file, &m, &c, &p, err) < 0)
 		return EXIT_FAIL;
+	rundir_of(rundir, sizeof(rundir));
+	if (c.target == COMPOSE_TARGET_XEN) {
+		/* Deploy mode: netd here in dom0, the app in a guest. */
+		if (o.detach)
+			rc = usage(err, "up", "up: %s are not supported with target xen yet", "-d and --wait");
+		else
+			rc = compose_xen_up(m, &p, rundir, o.ready_timeout_ms,
+					    out, err);
+		free_all(m, &c, &p);
+		return rc;
+	}
 	if (make_state_dir(m, err) < 0) {
 		free_all(m, &c, &p);
 		return EXIT_FAIL;
 	}
-	rundir_of(rundir, sizeof(rundir));
 	o.rundir = rundir;
 	rc = compose_up(&p, &o, out, err);
 	free_all(m, &c, &p);

@@ -28,7 +28,10 @@ int compose_gen_main_c(const struct compose_manifest *m,
 		       const struct compose_context *c, FILE *out);
 int compose_gen_keys_h(const struct compose_manifest *m,
 		       const struct compose_context *c, FILE *out);
-int compose_gen_makefile(const struct compose_manifest *m, const char *home,
+/* The Makefile links libring-xen.a and Xen's libraries when c's target
+ * is xen (c may be NULL: unix). */
+int compose_gen_makefile(const struct compose_manifest *m,
+			 const struct compose_context *c, const char *home,
 			 const char *build, FILE *out);
 
 /* Check a --key=value given to configure against key k: parsed by its

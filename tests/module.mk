@@ -50,3 +50,11 @@ $(BUILD)/xen/tests/lib/net_responder: $(BUILD)/tests/lib/net_responder.o $(LIBRI
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS)
 TEST_BINS += $(BUILD)/xen/tests/lib/net_responder
+
+# examples/ping (tests/lib/net_akping: its main by hand) with appkit's NET
+# frontend over libring's Xen transport, for the lab's guests (tests/xen/
+# appkit): an appkit application in a domU.
+$(BUILD)/xen/tests/lib/net_akping: $(BUILD)/tests/lib/net_akping.o $(APPKIT_LIB) $(LIBRING_XEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(XEN_LIBS)
+TEST_BINS += $(BUILD)/xen/tests/lib/net_akping

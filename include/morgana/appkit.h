@@ -13,7 +13,11 @@
  * the daemon compose started for it, found in the store by its manifest
  * name.  With MORGANA_DEVICES=inproc in the environment, appkit uses
  * in-process implementations instead (PCLOCK, MCLOCK and TIME on the
- * host's clocks), for unit tests and single-image builds.
+ * host's clocks), for unit tests and single-image builds.  With
+ * MORGANA_DEVICES=xen (deploy mode in a Xen domU, linked with
+ * libring-xen.a) the k-th device of a type is the domain's own k-th
+ * device/<type>/<n> as the toolstack wrote it (no name keys): net0 is
+ * device/vif/0.
  *
  * Everything runs on the thread that called ak_main.
  */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test-xen: run deploy-mode scenarios on real Xen in ../shared/xen-lab
 # (Xen 4.17 under QEMU).  Each scenario is one boot of the lab, built from
-# tests/xen/<scenario>/{dom0-test,domu-run,no-kernel-netback} and the
+# tests/xen/<scenario>/{dom0-test,domu-run,domu-bins,no-kernel-netback,
+# prepare} and the
 # project's binaries built against libring's Xen transport.
 #
 # usage: tests/xen/run.sh [scenario...]      (default: every test scenario)
@@ -51,6 +52,12 @@ for sc in "${scenarios[@]}"; do
   for r in dom0 domu; do echo "$MB" >"$out/$r/lab/bulk-mb"; echo "$BMB" >"$out/$r/lab/bench-mb"; done
   cp "$BUILD/xen/bin/netd" "$out/dom0/lab/bin/"
   [ -f "$src/domu-bins" ] && for b in $(cat "$src/domu-bins"); do cp "$BUILD/$b" "$out/domu/lab/bin/"; done
+  # A scenario may prepare more files for the roots (compose-up: a project
+  # configured with compose for target xen).
+  if [ -x "$src/prepare" ] && ! BUILD=$BUILD "$src/prepare" "$out" >"$out/prepare.log" 2>&1; then
+    tail -5 "$out/prepare.log" | sed 's/^/  /'
+    echo "test-xen: FAIL $sc: prepare failed (see $out/prepare.log)"; failed=$((failed + 1)); continue
+  fi
   t0=$(date +%s)
   if ! "$XENLAB/mklab.sh" "$out/lab" --dom0 "$out/dom0" --domu "$out/domu" >"$out/mklab.log" 2>&1; then
     tail -5 "$out/mklab.log" >&2
