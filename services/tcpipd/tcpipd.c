@@ -55,6 +55,7 @@ struct twatch {
 	uint32_t slot;		/* 1 + index in tcpd.w; 0: none yet */
 	int fd;			/* what it is armed on */
 	short armed;		/* its mask; 0: nothing in flight */
+	bool multi;		/* multishot: stays armed while F_MORE */
 	short *revents;		/* completions are ORed in here */
 };
 
@@ -170,10 +171,15 @@ w_free(struct tcpd *d, struct twatch *w)
 
 /* Want `want` on fd (fd < 0 or want 0: nothing).  A poll already in flight
  * on the same fd with a superset mask is kept: the worst it does is one
- * spurious pass.  Returns 0, or -ENOMEM / -EBUSY when it could not arm
- * (the caller then does not sleep, and retries next pass). */
+ * spurious pass.  multi: a multishot poll, for fds whose readiness the
+ * owner consumes in full whenever it is reported (event channels): it
+ * posts once per wake-up and is never re-armed.  Sockets are one-shot:
+ * a pass may leave data unread, and only a fresh arm sees it again.
+ * Returns 0, or -ENOMEM / -EBUSY when it could not arm (the caller then
+ * does not sleep, and retries next pass). */
 static int
-w_set(struct tcpd *d, struct twatch *w, int fd, short want, short *revents)
+w_set(struct tcpd *d, struct twatch *w, int fd, short want, bool multi,
+      short *revents)
 {
 	struct io_uring_sqe *sqe;
 
@@ -209,20 +215,25 @@ w_set(struct tcpd *d, struct twatch *w, int fd, short want, short *revents)
 	if (++d->gen == 0)
 		d->gen = 1;
 	w->ud = (uint64_t)d->gen << 32 | w->slot;
-	io_uring_prep_poll_add(sqe, fd, (unsigned)(unsigned short)want);
+	if (multi)
+		io_uring_prep_poll_multishot(sqe, fd,
+					     (unsigned)(unsigned short)want);
+	else
+		io_uring_prep_poll_add(sqe, fd, (unsigned)(unsigned short)want);
 	io_uring_sqe_set_data64(sqe, w->ud);
+	w->multi = multi;
 	w->fd = fd;
 	w->armed = want;
 	w->revents = revents;
 	return 0;
 }
 
-/* Take every completion; returns how many were live polls. */
+/* Take every completion, stale ones included; returns how many. */
 static unsigned
 w_reap(struct tcpd *d)
 {
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0, live = 0;
+	unsigned head, n = 0;
 
 	io_uring_for_each_cqe(&d->ring, head, cqe) {
 		uint64_t ud = cqe->user_data;
@@ -233,15 +244,15 @@ w_reap(struct tcpd *d)
 		if (slot == 0 || slot > d->nw ||
 		    (w = d->w[slot - 1]) == NULL || !w->armed || w->ud != ud)
 			continue;
-		w->armed = 0;
+		if (!w->multi || !(cqe->flags & IORING_CQE_F_MORE))
+			w->armed = 0;
 		/* An error (the fd went bad) is reported like poll's
 		 * POLLERR: the owner looks and finds out. */
 		*w->revents = (short)(*w->revents |
 				      (cqe->res > 0 ? (short)cqe->res : POLLERR));
-		live++;
 	}
 	io_uring_cq_advance(&d->ring, n);
-	return live;
+	return n;
 }
 
 static volatile sig_atomic_t stop;
@@ -1367,12 +1378,14 @@ notify(int fd, const char *s)
 }
 
 /* Poll completions are task work; COOP_TASKRUN runs it on our next
- * syscall instead of interrupting us with an IPI (kernel >= 5.19; older
- * ones get the plain ring). */
+ * syscall instead of interrupting us with an IPI, and TASKRUN_FLAG makes
+ * io_uring_submit enter the kernel when some is pending (kernel >= 5.19;
+ * older ones get the plain ring). */
 static int
 ring_init(struct io_uring *r)
 {
 	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
+						IORING_SETUP_TASKRUN_FLAG |
 						IORING_SETUP_CQSIZE,
 				     .cq_entries = 4096 };
 	int rc = io_uring_queue_init_params(512, r, &p);
@@ -1432,7 +1445,7 @@ tcpd_serve(const struct tcpd_opts *o)
 		struct __kernel_timespec ts;
 		struct io_uring_cqe *cqe;
 		bool carry = false;
-		unsigned live;
+		unsigned all;
 		int t;
 
 		/* The driver's fds (store, listeners, links) change only in
@@ -1480,7 +1493,7 @@ tcpd_serve(const struct tcpd_opts *o)
 		}
 		for (unsigned i = 0; i < nxb; i++)
 			if (w_set(&d, &xw[i], xfds[i].fd, xfds[i].events,
-				  &xrev[i]) < 0)
+				  false, &xrev[i]) < 0)
 				carry = true;
 		t = ring_xenbus_timeout_ms(xb);
 		/* Only the polls that completed (or whose mask grew) cost an
@@ -1489,7 +1502,7 @@ tcpd_serve(const struct tcpd_opts *o)
 			if (f->evrevents)
 				carry = true;	/* work carried over */
 			if (w_set(&d, &f->ew, ring_evtchn_fd(f->ev), POLLIN,
-				  &f->evrevents) < 0)
+				  true, &f->evrevents) < 0)
 				carry = true;
 			for (struct tsock *s = f->socks; s; s = s->next) {
 				short ev = 0;
@@ -1504,10 +1517,11 @@ tcpd_serve(const struct tcpd_opts *o)
 				else if (!s->broken)
 					ev = (short)((s->in_room ? POLLIN : 0) |
 						     (s->want_out ? POLLOUT : 0));
-				if (w_set(&d, &s->sw, s->fd, ev, &s->revents) < 0 ||
+				if (w_set(&d, &s->sw, s->fd, ev, false,
+					  &s->revents) < 0 ||
 				    w_set(&d, &s->ew,
 					  s->ev ? ring_evtchn_fd(s->ev) : -1,
-					  POLLIN, &s->evrevents) < 0)
+					  POLLIN, true, &s->evrevents) < 0)
 					carry = true;
 			}
 		}
@@ -1530,15 +1544,16 @@ tcpd_serve(const struct tcpd_opts *o)
 				 rc);
 			goto out;
 		}
-		live = w_reap(&d);
+		all = w_reap(&d);
 		/* Handshake first: it may connect or free frontends (the
 		 * revents live inside them, so nothing dangles).  Only when
 		 * one of its fds is ready (the store's fd also signals queued
-		 * watch events) or when nothing was (the timeout, or a pass
-		 * with carried-over work): each dispatch re-reads every
-		 * frontend's state from the store, a round trip to another
-		 * process that would otherwise be paid per data wake-up. */
-		bool xb_ready = live == 0;
+		 * watch events), on timeout, or when a retry is due: each
+		 * dispatch re-reads every frontend's state from the store, a
+		 * round trip to another process that would otherwise be paid
+		 * per data wake-up (or per cancelled poll's completion). */
+		bool xb_ready = carry ? ring_xenbus_timeout_ms(xb) == 0
+				      : all == 0;
 
 		for (unsigned i = 0; i < nxb; i++) {
 			if (xrev[i])
