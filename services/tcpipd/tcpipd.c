@@ -2,13 +2,20 @@
  * tcpipd socket mode: the PV Calls backend.  Each frontend socket is a host
  * kernel socket; each connected one has a data ring the frontend granted.
  *
- * One thread, one poll(2) loop.  poll, not io_uring: the work per wake-up
- * is readiness-driven (a readv into whatever room a ring has, a sendmsg of
- * whatever is queued), the sizes are only known once the indexes are read,
- * and the fd set changes with every command; with io_uring each of those
- * would be a cancelled and re-submitted operation.  The set is rebuilt per
- * wake-up, which is linear in sockets; the data path costs one readv and
- * one sendmsg per notification, never per byte.
+ * One thread, one io_uring ring.  Every fd to watch (the store and its
+ * links, each frontend's and each data ring's event channel, each host
+ * socket) has an IORING_OP_POLL_ADD in flight while it is wanted, and one
+ * io_uring_submit_and_wait_timeout per pass both arms and waits.  Polls
+ * stay armed across passes, so a wake-up costs an SQE only for the fds
+ * that fired (or whose mask grew), not a pollfd array rebuilt and
+ * re-polled by the kernel for every socket.  Event channels are multishot
+ * (their readiness is drained whenever reported); sockets are one-shot and
+ * re-armed after each completion, which keeps poll(2)'s level semantics:
+ * the data path stays readiness-driven (a readv into whatever room a ring
+ * has, a sendmsg of whatever is queued; sizes are only known once the
+ * indexes are read), one readv and one sendmsg per notification, never
+ * per byte.  recv/send as io_uring ops would need buffers sized before
+ * the indexes are read and a cancel per ring state change.
  *
  * Each frontend is a struct tfront; its sockets a list of struct tsock.
  * Nothing a frontend writes is trusted: requests are copied out once by
@@ -119,6 +126,7 @@ struct tcpd {
 	struct twatch **w;	/* slot - 1 -> watch; NULL: free */
 	uint32_t *freew;	/* free slots (1-based) */
 	uint32_t nw, nfree, gen;
+	bool no_multi;		/* the kernel refused a multishot poll */
 };
 
 /* ---- the ring's polls ------------------------------------------------- */
@@ -215,6 +223,7 @@ w_set(struct tcpd *d, struct twatch *w, int fd, short want, bool multi,
 	if (++d->gen == 0)
 		d->gen = 1;
 	w->ud = (uint64_t)d->gen << 32 | w->slot;
+	multi = multi && !d->no_multi;
 	if (multi)
 		io_uring_prep_poll_multishot(sqe, fd,
 					     (unsigned)(unsigned short)want);
@@ -246,6 +255,13 @@ w_reap(struct tcpd *d)
 			continue;
 		if (!w->multi || !(cqe->flags & IORING_CQE_F_MORE))
 			w->armed = 0;
+		if (w->multi && cqe->res == -EINVAL && !d->no_multi) {
+			/* Before 5.13: one-shot from now on (re-armed next
+			 * pass; the spurious POLLERR costs one look). */
+			ring_log(RING_LOG_INFO,
+				 "msg=\"no multishot poll, using one-shot\"");
+			d->no_multi = true;
+		}
 		/* An error (the fd went bad) is reported like poll's
 		 * POLLERR: the owner looks and finds out. */
 		*w->revents = (short)(*w->revents |
