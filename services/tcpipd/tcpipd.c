@@ -2,13 +2,20 @@
  * tcpipd socket mode: the PV Calls backend.  Each frontend socket is a host
  * kernel socket; each connected one has a data ring the frontend granted.
  *
- * One thread, one poll(2) loop.  poll, not io_uring: the work per wake-up
- * is readiness-driven (a readv into whatever room a ring has, a sendmsg of
- * whatever is queued), the sizes are only known once the indexes are read,
- * and the fd set changes with every command; with io_uring each of those
- * would be a cancelled and re-submitted operation.  The set is rebuilt per
- * wake-up, which is linear in sockets; the data path costs one readv and
- * one sendmsg per notification, never per byte.
+ * One thread, one io_uring ring.  Every fd to watch (the store and its
+ * links, each frontend's and each data ring's event channel, each host
+ * socket) has an IORING_OP_POLL_ADD in flight while it is wanted, and one
+ * io_uring_submit_and_wait_timeout per pass both arms and waits.  Polls
+ * stay armed across passes, so a wake-up costs an SQE only for the fds
+ * that fired (or whose mask grew), not a pollfd array rebuilt and
+ * re-polled by the kernel for every socket.  Event channels are multishot
+ * (their readiness is drained whenever reported); sockets are one-shot and
+ * re-armed after each completion, which keeps poll(2)'s level semantics:
+ * the data path stays readiness-driven (a readv into whatever room a ring
+ * has, a sendmsg of whatever is queued; sizes are only known once the
+ * indexes are read), one readv and one sendmsg per notification, never
+ * per byte.  recv/send as io_uring ops would need buffers sized before
+ * the indexes are read and a cancel per ring state change.
  *
  * Each frontend is a struct tfront; its sockets a list of struct tsock.
  * Nothing a frontend writes is trusted: requests are copied out once by
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <liburing.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +53,19 @@
  * SOCKET, its ring mapped at X_RING, served by dgram_pump. */
 enum tkind { T_PASSIVE, T_ACTIVE, T_DGRAM };
 
+/* One fd watched on the ring: a one-shot IORING_OP_POLL_ADD, re-armed on
+ * the pass after it completed, so readiness stays level-triggered as with
+ * poll(2).  user_data is slot | generation << 32: a completion for a
+ * cancelled poll (or a freed watch) no longer matches and is dropped. */
+struct twatch {
+	uint64_t ud;		/* user_data of the poll in flight */
+	uint32_t slot;		/* 1 + index in tcpd.w; 0: none yet */
+	int fd;			/* what it is armed on */
+	short armed;		/* its mask; 0: nothing in flight */
+	bool multi;		/* multishot: stays armed while F_MORE */
+	short *revents;		/* completions are ORed in here */
+};
+
 struct tsock {
 	struct tsock *next;
 	uint64_t id;
@@ -52,6 +73,7 @@ struct tsock {
 	int fd;			/* host socket; -1 once closed */
 	short revents;		/* from the last poll */
 	short evrevents;	/* the data ring's event channel */
+	struct twatch sw, ew;	/* on fd and on ev's fd */
 
 	/* passive: at most one ACCEPT or POLL waiting */
 	bool listening;
@@ -87,6 +109,7 @@ struct tfront {
 	uint32_t ring_ref;
 	struct ring_evtchn *ev;
 	short evrevents;
+	struct twatch ew;
 	struct tsock *socks;
 	unsigned nsocks, npages;
 	bool failed;		/* dev_fail pending until the pass ends */
@@ -99,7 +122,154 @@ struct tcpd {
 	struct tcp_allow allow[TCP_ALLOW_MAX];
 	unsigned nallow, max_socks, max_pages;
 	struct tfront *fronts;
+	struct io_uring ring;
+	struct twatch **w;	/* slot - 1 -> watch; NULL: free */
+	uint32_t *freew;	/* free slots (1-based) */
+	uint32_t nw, nfree, gen;
+	bool no_multi;		/* the kernel refused a multishot poll */
 };
+
+/* ---- the ring's polls ------------------------------------------------- */
+
+static struct io_uring_sqe *
+get_sqe(struct tcpd *d)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+
+	if (sqe == NULL) {
+		/* SQ full: hand it to the kernel; nothing waits here. */
+		io_uring_submit(&d->ring);
+		sqe = io_uring_get_sqe(&d->ring);
+	}
+	return sqe;
+}
+
+/* Cancel the poll in flight, if any.  Its completion (-ECANCELED, or a
+ * readiness that raced) carries the old user_data and is dropped; the
+ * cancel itself posts user_data 0, also dropped. */
+static void
+w_cancel(struct tcpd *d, struct twatch *w)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!w->armed)
+		return;
+	if ((sqe = get_sqe(d)) != NULL) {
+		io_uring_prep_poll_remove(sqe, w->ud);
+		io_uring_sqe_set_data64(sqe, 0);
+	} else {
+		ring_log(RING_LOG_WARN, "msg=\"cannot cancel a poll\" fd=%d",
+			 w->fd);
+	}
+	w->armed = 0;
+	w->ud = 0;
+}
+
+/* Before the memory of w goes (or its fd is closed, or rebound). */
+static void
+w_free(struct tcpd *d, struct twatch *w)
+{
+	w_cancel(d, w);
+	if (w->slot != 0) {
+		d->w[w->slot - 1] = NULL;
+		d->freew[d->nfree++] = w->slot;
+		w->slot = 0;
+	}
+}
+
+/* Want `want` on fd (fd < 0 or want 0: nothing).  A poll already in flight
+ * on the same fd with a superset mask is kept: the worst it does is one
+ * spurious pass.  multi: a multishot poll, for fds whose readiness the
+ * owner consumes in full whenever it is reported (event channels): it
+ * posts once per wake-up and is never re-armed.  Sockets are one-shot:
+ * a pass may leave data unread, and only a fresh arm sees it again.
+ * Returns 0, or -ENOMEM / -EBUSY when it could not arm (the caller then
+ * does not sleep, and retries next pass). */
+static int
+w_set(struct tcpd *d, struct twatch *w, int fd, short want, bool multi,
+      short *revents)
+{
+	struct io_uring_sqe *sqe;
+
+	if (fd < 0)
+		want = 0;
+	if (w->armed && (w->fd != fd || (want & ~w->armed) != 0))
+		w_cancel(d, w);
+	if (w->armed || want == 0)
+		return 0;
+	if (w->slot == 0) {
+		if (d->nfree == 0) {
+			uint32_t n = d->nw ? 2 * d->nw : 64;
+			struct twatch **nw = realloc(d->w, n * sizeof(*nw));
+			uint32_t *nf;
+
+			if (nw == NULL)
+				return -ENOMEM;
+			d->w = nw;
+			if ((nf = realloc(d->freew, n * sizeof(*nf))) == NULL)
+				return -ENOMEM;
+			d->freew = nf;
+			for (uint32_t i = n; i > d->nw; i--) {
+				d->w[i - 1] = NULL;
+				d->freew[d->nfree++] = i;
+			}
+			d->nw = n;
+		}
+		w->slot = d->freew[--d->nfree];
+		d->w[w->slot - 1] = w;
+	}
+	if ((sqe = get_sqe(d)) == NULL)
+		return -EBUSY;
+	if (++d->gen == 0)
+		d->gen = 1;
+	w->ud = (uint64_t)d->gen << 32 | w->slot;
+	multi = multi && !d->no_multi;
+	if (multi)
+		io_uring_prep_poll_multishot(sqe, fd,
+					     (unsigned)(unsigned short)want);
+	else
+		io_uring_prep_poll_add(sqe, fd, (unsigned)(unsigned short)want);
+	io_uring_sqe_set_data64(sqe, w->ud);
+	w->multi = multi;
+	w->fd = fd;
+	w->armed = want;
+	w->revents = revents;
+	return 0;
+}
+
+/* Take every completion, stale ones included; returns how many. */
+static unsigned
+w_reap(struct tcpd *d)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&d->ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+		uint32_t slot = (uint32_t)ud;
+		struct twatch *w;
+
+		n++;
+		if (slot == 0 || slot > d->nw ||
+		    (w = d->w[slot - 1]) == NULL || !w->armed || w->ud != ud)
+			continue;
+		if (!w->multi || !(cqe->flags & IORING_CQE_F_MORE))
+			w->armed = 0;
+		if (w->multi && cqe->res == -EINVAL && !d->no_multi) {
+			/* Before 5.13: one-shot from now on (re-armed next
+			 * pass; the spurious POLLERR costs one look). */
+			ring_log(RING_LOG_INFO,
+				 "msg=\"no multishot poll, using one-shot\"");
+			d->no_multi = true;
+		}
+		/* An error (the fd went bad) is reported like poll's
+		 * POLLERR: the owner looks and finds out. */
+		*w->revents = (short)(*w->revents |
+				      (cqe->res > 0 ? (short)cqe->res : POLLERR));
+	}
+	io_uring_cq_advance(&d->ring, n);
+	return n;
+}
 
 static volatile sig_atomic_t stop;
 
@@ -179,6 +349,7 @@ unmap_ring(struct tfront *f, struct tsock *s)
 	s->intf = NULL;
 	/* Unbound, not closed: the frontend may reuse its channel (and
 	 * its granted pages) for its next socket. */
+	w_free(f->d, &s->ew);
 	ring_peer_unbind(f->peer, s->ev);
 	s->ev = NULL;
 }
@@ -193,6 +364,8 @@ sock_free(struct tfront *f, struct tsock *s)
 			*pp = s->next;
 			break;
 		}
+	w_free(f->d, &s->sw);
+	w_free(f->d, &s->ew);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->kind != T_PASSIVE)
@@ -300,6 +473,7 @@ sock_break(struct tfront *f, struct tsock *s, const char *why)
 	s->broken = true;
 	st_err(&s->intf->in_error, -EPROTO);
 	st_err(&s->intf->out_error, -EPROTO);
+	w_cancel(f->d, &s->sw);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -1194,6 +1368,7 @@ be_disconnect(void *arg, struct ring_xb_back_dev *dev)
 		n++;
 	}
 	ring_peer_unmap(f->peer, f->ring_ref);
+	w_free(d, &f->ew);
 	ring_evtchn_close(f->ev);
 	*ring_xb_back_dev_user(dev) = NULL;
 	ring_log(RING_LOG_INFO,
@@ -1211,15 +1386,32 @@ static const struct ring_xb_back_ops back_ops = {
 
 /* ---- the loop --------------------------------------------------------- */
 
-struct pslot {
-	short *revents;
-};
-
 static void
 notify(int fd, const char *s)
 {
 	if (fd >= 0 && write(fd, s, strlen(s)) < 0)
 		ring_log(RING_LOG_WARN, "msg=\"cannot write NOTIFY_FD\"");
+}
+
+/* Poll completions are task work; COOP_TASKRUN runs it on our next
+ * syscall instead of interrupting us with an IPI, and TASKRUN_FLAG makes
+ * io_uring_submit enter the kernel when some is pending (kernel >= 5.19;
+ * older ones get the plain ring). */
+static int
+ring_init(struct io_uring *r)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
+						IORING_SETUP_TASKRUN_FLAG |
+						IORING_SETUP_CQSIZE,
+				     .cq_entries = 4096 };
+	int rc = io_uring_queue_init_params(512, r, &p);
+
+	if (rc == -EINVAL) {
+		p = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE,
+					      .cq_entries = 4096 };
+		rc = io_uring_queue_init_params(512, r, &p);
+	}
+	return rc;
 }
 
 int
@@ -1229,9 +1421,11 @@ tcpd_serve(const struct tcpd_opts *o)
 	struct ring_store *st = NULL;
 	struct ring_xenbus *xb = NULL;
 	struct ring_xb_back *be = NULL;
-	struct pollfd *fds = NULL;
-	struct pslot *slots = NULL;
-	unsigned cap = 0;
+	struct pollfd *xfds = NULL;	/* the driver's fds, as it gave them */
+	struct twatch *xw = NULL;	/* their watches */
+	short *xrev = NULL;
+	unsigned nxb = 0, xcap = 0;
+	bool xb_dirty = true, have_ring = false;
 	char link[4096];
 	int rc;
 
@@ -1248,6 +1442,11 @@ tcpd_serve(const struct tcpd_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
+	if ((rc = ring_init(&d.ring)) < 0) {
+		ring_log(RING_LOG_ERR, "msg=\"io_uring setup failed\" err=%d", rc);
+		return rc;
+	}
+	have_ring = true;
 	if ((rc = ring_store_open(NULL, &st)) < 0 ||
 	    (rc = ring_xenbus_open(st, &xb)) < 0 ||
 	    (rc = ring_xb_back_open(xb, PVC_DEVICE_TYPE, link, &back_ops, &d,
@@ -1259,51 +1458,73 @@ tcpd_serve(const struct tcpd_opts *o)
 		 link, d.nallow);
 	notify(o->notify_fd, "READY=1\n");
 	while (!stop) {
-		unsigned n = 0, need = 0, nxb;
+		struct __kernel_timespec ts;
+		struct io_uring_cqe *cqe;
+		bool carry = false;
+		unsigned all;
 		int t;
 
-		for (struct tfront *f = d.fronts; f; f = f->next) {
-			need += 1;
-			for (struct tsock *s = f->socks; s; s = s->next)
-				need += 2;
-		}
-		rc = ring_xenbus_pollfds(xb, NULL, 0);
-		need += (unsigned)(rc > 0 ? rc : 0) + 8;
-		if (need > cap) {
-			struct pollfd *nf = realloc(fds, need * sizeof(*fds));
-			struct pslot *ns;
+		/* The driver's fds (store, listeners, links) change only in
+		 * dispatch or dev_fail: then all are re-armed afresh, since
+		 * a closed fd's number may be back on another file. */
+		if (xb_dirty) {
+			unsigned need;
 
-			if (nf == NULL) {
-				rc = -ENOMEM;
-				goto out;
+			for (unsigned i = 0; i < nxb; i++)
+				w_free(&d, &xw[i]);
+			nxb = 0;
+			rc = ring_xenbus_pollfds(xb, NULL, 0);
+			need = rc > 0 ? (unsigned)rc : 0;
+			if (need > xcap) {
+				struct pollfd *nf = realloc(xfds, need * sizeof(*nf));
+				struct twatch *nw;
+				short *nr;
+
+				if (nf == NULL) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				xfds = nf;
+				if ((nw = realloc(xw, need * sizeof(*nw))) == NULL) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				xw = nw;
+				if ((nr = realloc(xrev, need * sizeof(*nr))) == NULL) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				xrev = nr;
+				xcap = need;
 			}
-			fds = nf;
-			if ((ns = realloc(slots, need * sizeof(*slots))) == NULL) {
-				rc = -ENOMEM;
-				goto out;
+			rc = ring_xenbus_pollfds(xb, xfds, xcap);
+			nxb = rc > 0 ? (unsigned)rc : 0;
+			if (nxb > xcap)
+				nxb = xcap;
+			for (unsigned i = 0; i < nxb; i++) {
+				xw[i] = (struct twatch){ .fd = -1 };
+				xrev[i] = 0;
 			}
-			slots = ns;
-			cap = need;
+			xb_dirty = false;
 		}
-		rc = ring_xenbus_pollfds(xb, fds, cap);
-		nxb = rc > 0 ? (unsigned)rc : 0;
-		if (nxb > cap)
-			nxb = cap;
 		for (unsigned i = 0; i < nxb; i++)
-			slots[i].revents = NULL;
-		n = nxb;
+			if (w_set(&d, &xw[i], xfds[i].fd, xfds[i].events,
+				  false, &xrev[i]) < 0)
+				carry = true;
 		t = ring_xenbus_timeout_ms(xb);
+		/* Only the polls that completed (or whose mask grew) cost an
+		 * SQE; the walk itself is a few loads per socket. */
 		for (struct tfront *f = d.fronts; f; f = f->next) {
 			if (f->evrevents)
-				t = 0;	/* work carried over */
-			fds[n] = (struct pollfd){ .fd = ring_evtchn_fd(f->ev),
-						  .events = POLLIN };
-			slots[n++].revents = &f->evrevents;
+				carry = true;	/* work carried over */
+			if (w_set(&d, &f->ew, ring_evtchn_fd(f->ev), POLLIN,
+				  true, &f->evrevents) < 0)
+				carry = true;
 			for (struct tsock *s = f->socks; s; s = s->next) {
 				short ev = 0;
 
 				if (s->again)
-					t = 0;
+					carry = true;
 
 				if (s->kind == T_PASSIVE)
 					ev = s->pend ? POLLIN : 0;
@@ -1312,50 +1533,63 @@ tcpd_serve(const struct tcpd_opts *o)
 				else if (!s->broken)
 					ev = (short)((s->in_room ? POLLIN : 0) |
 						     (s->want_out ? POLLOUT : 0));
-				if (ev && s->fd >= 0) {
-					fds[n] = (struct pollfd){ .fd = s->fd,
-								  .events = ev };
-					slots[n++].revents = &s->revents;
-				}
-				if (s->ev != NULL) {
-					fds[n] = (struct pollfd){
-						.fd = ring_evtchn_fd(s->ev),
-						.events = POLLIN };
-					slots[n++].revents = &s->evrevents;
-				}
+				if (w_set(&d, &s->sw, s->fd, ev, false,
+					  &s->revents) < 0 ||
+				    w_set(&d, &s->ew,
+					  s->ev ? ring_evtchn_fd(s->ev) : -1,
+					  POLLIN, true, &s->evrevents) < 0)
+					carry = true;
 			}
 		}
 		if (t < 0 || t > 1000)
 			t = 1000;
-		rc = poll(fds, n, t);
-		if (rc < 0 && errno != EINTR) {
-			rc = -errno;
+		if (carry)
+			t = 0;
+		if (t == 0) {
+			rc = io_uring_submit(&d.ring);
+		} else {
+			ts = (struct __kernel_timespec){
+				.tv_sec = t / 1000,
+				.tv_nsec = (long long)(t % 1000) * 1000000 };
+			rc = io_uring_submit_and_wait_timeout(&d.ring, &cqe, 1,
+							      &ts, NULL);
+		}
+		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY &&
+		    rc != -EAGAIN) {
+			ring_log(RING_LOG_ERR, "msg=\"io_uring wait failed\" err=%d",
+				 rc);
 			goto out;
 		}
-		for (unsigned i = nxb; rc > 0 && i < n; i++)
-			if (fds[i].revents)
-				*slots[i].revents = (short)(*slots[i].revents |
-							    fds[i].revents);
+		all = w_reap(&d);
 		/* Handshake first: it may connect or free frontends (the
 		 * revents live inside them, so nothing dangles).  Only when
 		 * one of its fds is ready (the store's fd also signals queued
-		 * watch events) or on timeout: each dispatch re-reads every
-		 * frontend's state from the store, a round trip to another
-		 * process that would otherwise be paid per data wake-up. */
-		bool xb_ready = rc == 0;
+		 * watch events), on timeout, or when a retry is due: each
+		 * dispatch re-reads every frontend's state from the store, a
+		 * round trip to another process that would otherwise be paid
+		 * per data wake-up (or per cancelled poll's completion). */
+		bool xb_ready = carry ? ring_xenbus_timeout_ms(xb) == 0
+				      : all == 0;
 
-		for (unsigned i = 0; i < nxb; i++)
-			if (fds[i].revents)
+		for (unsigned i = 0; i < nxb; i++) {
+			if (xrev[i])
 				xb_ready = true;
-		if (xb_ready && (rc = ring_xenbus_dispatch(xb)) < 0) {
-			ring_log(RING_LOG_ERR, "msg=\"store gone\"");
-			goto out;
+			xrev[i] = 0;
+		}
+		if (xb_ready) {
+			xb_dirty = true;
+			if ((rc = ring_xenbus_dispatch(xb)) < 0) {
+				ring_log(RING_LOG_ERR, "msg=\"store gone\"");
+				goto out;
+			}
 		}
 		for (struct tfront *f = d.fronts, *nx; f != NULL; f = nx) {
 			nx = f->next;
 			serve_front(f);
-			if (f->failed)
+			if (f->failed) {
 				ring_xb_back_dev_fail(f->dev, f->why);
+				xb_dirty = true;
+			}
 		}
 	}
 	rc = 0;
@@ -1364,7 +1598,12 @@ out:
 	ring_xb_back_close(be);
 	ring_xenbus_close(xb);
 	ring_store_close(st);
-	free(fds);
-	free(slots);
+	if (have_ring)
+		io_uring_queue_exit(&d.ring);
+	free(xfds);
+	free(xw);
+	free(xrev);
+	free(d.w);
+	free(d.freew);
 	return rc;
 }
