@@ -42,14 +42,14 @@ LIBS      := -luring -lsodium -lsqlite3 -lyaml -lpthread
 # Static daemons: a shared libc costs every process ~1.5 MiB of RSS (its
 # touched pages, plus ld.so, libm...), a static one only what it calls;
 # docs/www.md has the figures.  No NSS is used, so glibc links statically.
-# -lm after LIBS: the static libsqlite3.a needs it.
+# -static-pie keeps ASLR; -lm after LIBS: the static libsqlite3.a needs it.
 ifeq ($(SANITIZE),1)
 STATIC    ?= 0
 else
 STATIC    ?= 1
 endif
 ifeq ($(STATIC),1)
-DAEMON_LDFLAGS := -static
+DAEMON_LDFLAGS := -static-pie
 DAEMON_LIBS    := $(LIBS) -lm
 else
 DAEMON_LDFLAGS :=
