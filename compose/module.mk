@@ -11,7 +11,7 @@ $(COMPOSE_LIB): $(COMPOSE_OBJS)
 
 $(BUILD)/bin/compose: $(BUILD)/compose/main.o $(COMPOSE_LIB) $(LIBRING)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(DAEMON_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 SERVICE_LIBS    += $(COMPOSE_LIB)
 ALL_BINS        += $(COMPOSE_LIB) $(BUILD)/bin/compose

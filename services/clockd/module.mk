@@ -10,7 +10,7 @@ $(CLOCKD_LIB): $(CLOCKD_OBJS)
 
 $(BUILD)/bin/clockd: $(BUILD)/services/clockd/main.o $(CLOCKD_LIB) $(LIBRING)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(DAEMON_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 SERVICE_LIBS += $(CLOCKD_LIB)
 ALL_BINS += $(CLOCKD_LIB) $(BUILD)/bin/clockd

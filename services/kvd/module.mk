@@ -10,7 +10,7 @@ $(KVD_LIB): $(KVD_OBJS)
 
 $(BUILD)/bin/kvd: $(BUILD)/services/kvd/main.o $(KVD_LIB) $(LIBRING)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(DAEMON_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 SERVICE_LIBS    += $(KVD_LIB)
 ALL_BINS        += $(KVD_LIB) $(BUILD)/bin/kvd

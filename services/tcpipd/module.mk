@@ -11,7 +11,7 @@ $(TCPIPD_LIB): $(TCPIPD_OBJS)
 
 $(BUILD)/bin/tcpipd: $(BUILD)/services/tcpipd/main.o $(TCPIPD_LIB) $(LIBRING)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(DAEMON_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 SERVICE_LIBS += $(TCPIPD_LIB)
 ALL_BINS += $(TCPIPD_LIB) $(BUILD)/bin/tcpipd
