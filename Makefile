@@ -83,8 +83,8 @@ include $(MODULES)
 # (compose's generated Makefile includes it): same compiler, same sanitizers.
 $(BUILD)/morgana.mk: Makefile
 	@mkdir -p $(dir $@)
-	@printf 'MORGANA_CC := %s\nMORGANA_CFLAGS := %s\nMORGANA_LDFLAGS := %s\n' \
-	  '$(CC)' '$(SAN_CFLAGS)' '$(SAN_LDFLAGS) $(DAEMON_LDFLAGS)' >$@
+	@printf 'MORGANA_CC := %s\nMORGANA_CFLAGS := %s\nMORGANA_LDFLAGS := %s\nMORGANA_STATIC_LDFLAGS := %s\n' \
+	  '$(CC)' '$(SAN_CFLAGS)' '$(SAN_LDFLAGS)' '$(DAEMON_LDFLAGS)' >$@
 
 all: $(BUILD)/morgana.mk $(ALL_BINS) $(TEST_BINS) $(BENCH_BINS)
 

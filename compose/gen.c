@@ -265,11 +265,15 @@ compose_gen_makefile(const struct compose_manifest *m,
 		"ifneq ($(MORGANA_CC),)\nCC := $(MORGANA_CC)\nendif\n"
 		"CFLAGS   ?= -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -g\n"
 		"CFLAGS   += $(MORGANA_CFLAGS)\n"
-		"LDFLAGS  += $(MORGANA_LDFLAGS)\n"
+		"LDFLAGS  += $(MORGANA_LDFLAGS)%s\n"
 		"CPPFLAGS += -I$(MORGANA_HOME)/include -I_build\n"
 		"MLIBS    := $(MORGANA_BUILD)/libappkit.a $(MORGANA_BUILD)/%s\n"
 		"LIBS     := $(MLIBS) -luring -lsodium -lsqlite3 -lyaml -lpthread%s\n"
 		"SRCS     :=", m->file, home, build,
+		/* Static like the daemons in dev mode; a guest binary stays
+		 * dynamic: Debian ships Xen's libraries as shared objects
+		 * only, and the lab copies what ldd names. */
+		xen ? "" : " $(MORGANA_STATIC_LDFLAGS)",
 		/* Target xen: libring's Xen transport (gntalloc, evtchn,
 		 * the store over /dev/xen/xenbus) instead of dev mode's. */
 		xen ? "libring-xen.a" : "libring.a",
