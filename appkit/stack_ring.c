@@ -428,6 +428,29 @@ dgram_ring(struct ak_stack_front *f, struct aksk *k)
 	return rc;
 }
 
+/* Publish `out` up to prod (the bytes or records were copied in before:
+ * the release store orders them before the index) and wake tcpipd unless
+ * it suppressed data notifications. */
+static void
+out_publish(struct aksk *k, uint32_t prod)
+{
+	__atomic_store_n(&k->intf->out_prod, prod, __ATOMIC_RELEASE);
+	if (!k->f->nbits || pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
+		ring_evtchn_notify(k->ev);
+}
+
+/* Give `in` back up to cons once our copy is done, and wake tcpipd
+ * unless it suppressed space notifications. */
+static void
+in_release(struct aksk *k, uint32_t cons)
+{
+	/* Our copy /before/ the space goes back to tcpipd. */
+	atomic_thread_fence(memory_order_seq_cst);
+	__atomic_store_n(&k->intf->in_cons, cons, __ATOMIC_RELEASE);
+	if (!k->f->nbits || pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
+		ring_evtchn_notify(k->ev);
+}
+
 /* One datagram into `out`: waits for room for the whole record.  to NULL:
  * the CONNECTed destination (header port 0). */
 static ssize_t
@@ -468,12 +491,7 @@ dgram_send(struct aksk *k, const void *buf, size_t len,
 				  (uint8_t *)(uintptr_t)buf, (uint32_t)len, true);
 			ring_copy(k, k->size, prod, (uint8_t *)&h, sizeof(h),
 				  true);
-			/* The record /before/ the index that publishes it. */
-			__atomic_store_n(&k->intf->out_prod, prod + rec,
-					 __ATOMIC_RELEASE);
-			if (!k->f->nbits ||
-			    pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
-				ring_evtchn_notify(k->ev);
+			out_publish(k, prod + rec);
 			return (ssize_t)len;
 		}
 		if (k->f->nbits) {
@@ -518,13 +536,7 @@ dgram_recv(struct aksk *k, void *buf, size_t len, struct ak_sockaddr *from)
 				*from = (struct ak_sockaddr){
 					.addr = ntohl(h.addr),
 					.port = ntohs(h.port) };
-			/* Our copy /before/ the space goes back to tcpipd. */
-			atomic_thread_fence(memory_order_seq_cst);
-			__atomic_store_n(&k->intf->in_cons, cons + rec,
-					 __ATOMIC_RELEASE);
-			if (!k->f->nbits ||
-			    pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
-				ring_evtchn_notify(k->ev);
+			in_release(k, cons + rec);
 			return n;
 		}
 		/* Only a broken ring sets an error on a datagram socket
@@ -735,13 +747,7 @@ op_recv(void *dev, void *sock, void *buf, size_t len)
 			if (n > len)
 				n = (uint32_t)len;
 			ring_copy(k, 0, cons, buf, n, false);
-			/* Our copy /before/ the space goes back to tcpipd. */
-			atomic_thread_fence(memory_order_seq_cst);
-			__atomic_store_n(&k->intf->in_cons, cons + n,
-					 __ATOMIC_RELEASE);
-			if (!k->f->nbits ||
-			    pvc_nb_take(pvc_in_notify(k->intf), PVC_NB_SPACE))
-				ring_evtchn_notify(k->ev);
+			in_release(k, cons + n);
 			return n;
 		}
 		/* Errors only once `in` is drained; -ENOTCONN is EOF.
@@ -796,12 +802,7 @@ op_send(void *dev, void *sock, const void *buf, size_t len)
 				room = (uint32_t)(len - done);
 			ring_copy(k, size, prod, (uint8_t *)buf + done, room,
 				  true);
-			/* The bytes /before/ the index that publishes them. */
-			__atomic_store_n(&k->intf->out_prod, prod + room,
-					 __ATOMIC_RELEASE);
-			if (!k->f->nbits ||
-			    pvc_nb_take(pvc_out_notify(k->intf), PVC_NB_DATA))
-				ring_evtchn_notify(k->ev);
+			out_publish(k, prod + room);
 			done += room;
 			continue;
 		}
