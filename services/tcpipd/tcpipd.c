@@ -934,27 +934,45 @@ host_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * CONNECT and BIND on an id: a UDP socket made by SOCKET takes the
+ * command (dgram); an id taken otherwise, or no room for one more socket,
+ * is answered here.  Otherwise a new host stream socket for the caller.
+ * Returns its fd, or -1 once the command is answered.
+ */
+static int
+stream_fd(struct tfront *f, const struct tcp_cmd *c,
+	  void (*dgram)(struct tfront *, struct tsock *, const struct tcp_cmd *))
+{
+	struct tsock *s = find(f, c->id);
+	int fd;
+
+	if (s != NULL) {
+		if (s->kind == T_DGRAM)
+			dgram(f, s, c);
+		else
+			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+		return -1;
+	}
+	if (f->nsocks >= f->d->max_socks) {
+		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
+		return -1;
+	}
+	if ((fd = host_socket()) < 0) {
+		reply(f, c->req_id, c->cmd, fd, c->id);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 do_connect(struct tfront *f, const struct tcp_cmd *c)
 {
 	struct tsock *s;
 	int fd, rc;
 
-	if ((s = find(f, c->id)) != NULL) {
-		if (s->kind == T_DGRAM)
-			dgram_connect(f, s, c);
-		else
-			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+	if ((fd = stream_fd(f, c, dgram_connect)) < 0)
 		return;
-	}
-	if (f->nsocks >= f->d->max_socks) {
-		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
-		return;
-	}
-	if ((fd = host_socket()) < 0) {
-		reply(f, c->req_id, c->cmd, fd, c->id);
-		return;
-	}
 	if ((s = sock_new(f, c->id, T_ACTIVE, fd)) == NULL) {
 		close(fd);
 		reply(f, c->req_id, c->cmd, -ENOMEM, c->id);
@@ -1021,21 +1039,8 @@ do_bind(struct tfront *f, const struct tcp_cmd *c)
 		reply(f, c->req_id, c->cmd, -EACCES, c->id);
 		return;
 	}
-	if ((s = find(f, c->id)) != NULL) {
-		if (s->kind == T_DGRAM)
-			dgram_bind(f, s, c);
-		else
-			reply(f, c->req_id, c->cmd, -EEXIST, c->id);
+	if ((fd = stream_fd(f, c, dgram_bind)) < 0)
 		return;
-	}
-	if (f->nsocks >= f->d->max_socks) {
-		reply(f, c->req_id, c->cmd, -ENOBUFS, c->id);
-		return;
-	}
-	if ((fd = host_socket()) < 0) {
-		reply(f, c->req_id, c->cmd, fd, c->id);
-		return;
-	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&c->sa, sizeof(c->sa)) < 0) {
 		int rc = -errno;
