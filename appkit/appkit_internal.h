@@ -119,4 +119,17 @@ int ak_xb_glue_open(struct ak_loop *l, struct ring_xenbus *xb,
 bool ak_xb_glue_failed(const struct ak_xb_glue *g);
 void ak_xb_glue_close(struct ak_xb_glue *g);
 
+/*
+ * Handshake keys, for the frontends' fe_setup (appkit/xb_glue.c).
+ * ak_xb_put_uint writes dir/key = v in transaction tx: 0 or -errno.
+ * ak_xb_backend_uint reads key from the directory fe_path/backend names:
+ * its value, 0 if either is missing or not a number.  Both block on the
+ * store.
+ */
+struct ring_store;
+int ak_xb_put_uint(struct ring_store *st, uint32_t tx, const char *dir,
+		   const char *key, unsigned v);
+unsigned long ak_xb_backend_uint(struct ring_store *st, uint32_t tx,
+				 const char *fe_path, const char *key);
+
 #endif

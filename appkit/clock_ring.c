@@ -105,16 +105,6 @@ reopen_cb(void *arg)
 }
 
 static int
-write_key(struct ring_store *st, uint32_t tx, const char *dir,
-	  const char *key, unsigned v)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	return ring_store_printf(st, tx, p, "%u", v);
-}
-
-static int
 fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	 struct ring_store *st, uint32_t tx, const char *fe_path)
 {
@@ -132,11 +122,13 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 					RING_PAGE_SIZE)) < 0)
 		return rc;
 	f->share = share;
-	if ((rc = write_key(st, tx, fe_path, CLOCK_KEY_TIMER_RING_REF, tref)) < 0 ||
-	    (rc = write_key(st, tx, fe_path, CLOCK_KEY_FIRE_RING_REF, fref)) < 0)
+	if ((rc = ak_xb_put_uint(st, tx, fe_path, CLOCK_KEY_TIMER_RING_REF,
+				  tref)) < 0 ||
+	    (rc = ak_xb_put_uint(st, tx, fe_path, CLOCK_KEY_FIRE_RING_REF,
+				  fref)) < 0)
 		return rc;
-	return write_key(st, tx, fe_path, CLOCK_KEY_EVENT_CHANNEL,
-			 ring_evtchn_port(f->ev));
+	return ak_xb_put_uint(st, tx, fe_path, CLOCK_KEY_EVENT_CHANNEL,
+			      ring_evtchn_port(f->ev));
 }
 
 static void

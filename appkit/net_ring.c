@@ -649,34 +649,6 @@ read_config(struct ak_net_front *f, struct ring_store *st, uint32_t tx,
 	return 0;
 }
 
-/* The backend's feature key (0 if absent). */
-static unsigned long
-backend_feature(struct ring_store *st, uint32_t tx, const char *fe_path,
-		const char *key)
-{
-	char p[256], *be = NULL;
-	unsigned long v = 0;
-
-	snprintf(p, sizeof(p), "%s/backend", fe_path);
-	if (ring_store_read(st, tx, p, &be, NULL) < 0)
-		return 0;
-	snprintf(p, sizeof(p), "%s/%s", be, key);
-	free(be);
-	if (ring_store_read_uint(st, tx, p, &v) < 0)
-		return 0;
-	return v;
-}
-
-static int
-put_key(struct ring_store *st, uint32_t tx, const char *dir, const char *k,
-	unsigned v)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, k);
-	return ring_store_printf(st, tx, p, "%u", v);
-}
-
 static int
 fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	 struct ring_store *st, uint32_t tx, const char *fe_path)
@@ -690,9 +662,9 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	if ((rc = read_config(f, st, tx, fe_path)) < 0)
 		return rc;
 	/* As Linux netfront: no rx-copy, no connection. */
-	if (backend_feature(st, tx, fe_path, "feature-rx-copy") != 1)
+	if (ak_xb_backend_uint(st, tx, fe_path, "feature-rx-copy") != 1)
 		return -EOPNOTSUPP;
-	f->sg = backend_feature(st, tx, fe_path, "feature-sg") == 1;
+	f->sg = ak_xb_backend_uint(st, tx, fe_path, "feature-sg") == 1;
 	if ((rc = ring_share_grant(share, false, &txr, &txp)) < 0 ||
 	    (rc = ring_share_grant(share, false, &rxr, &rxp)) < 0)
 		return rc;
@@ -711,14 +683,14 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	net_tx_front_init(&f->tx, txp, RING_PAGE_SIZE);
 	net_rx_front_init(&f->rx, rxp, RING_PAGE_SIZE);
 	f->share = share;
-	if ((rc = put_key(st, tx, fe_path, "tx-ring-ref", txr)) < 0 ||
-	    (rc = put_key(st, tx, fe_path, "rx-ring-ref", rxr)) < 0 ||
-	    (rc = put_key(st, tx, fe_path, "event-channel",
+	if ((rc = ak_xb_put_uint(st, tx, fe_path, "tx-ring-ref", txr)) < 0 ||
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "rx-ring-ref", rxr)) < 0 ||
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "event-channel",
 			  ring_evtchn_port(f->ev))) < 0 ||
-	    (rc = put_key(st, tx, fe_path, "request-rx-copy", 1)) < 0 ||
-	    (rc = put_key(st, tx, fe_path, "feature-rx-notify", 1)) < 0)
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "request-rx-copy", 1)) < 0 ||
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "feature-rx-notify", 1)) < 0)
 		return rc;
-	return put_key(st, tx, fe_path, "feature-sg", 1);
+	return ak_xb_put_uint(st, tx, fe_path, "feature-sg", 1);
 }
 
 static int

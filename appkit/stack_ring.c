@@ -922,34 +922,6 @@ static const struct ak_stack_ops stack_ops = {
 /* ---- the handshake ---- */
 
 static int
-write_key(struct ring_store *st, uint32_t tx, const char *dir,
-	  const char *key, unsigned v)
-{
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	return ring_store_printf(st, tx, p, "%u", v);
-}
-
-/* True if the backend wrote key = 1 (its features are there before it
- * goes to InitWait, so before we set up). */
-static bool
-backend_offers(struct ring_store *st, const char *fe_path, const char *key)
-{
-	char p[256], *be = NULL;
-	unsigned long v = 0;
-	bool ok;
-
-	snprintf(p, sizeof(p), "%s/backend", fe_path);
-	if (ring_store_read(st, RING_XBT_NULL, p, &be, NULL) < 0)
-		return false;
-	snprintf(p, sizeof(p), "%s/%s", be, key);
-	free(be);
-	ok = ring_store_read_uint(st, RING_XBT_NULL, p, &v) == 0 && v == 1;
-	return ok;
-}
-
-static int
 fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 	 struct ring_store *st, uint32_t tx, const char *fe_path)
 {
@@ -964,15 +936,19 @@ fe_setup(void *arg, struct ring_xb_front *xf, struct ring_share *share,
 		return rc;
 	pvc_front_init(&f->ring, page, RING_PAGE_SIZE);
 	f->share = share;
-	f->nbits = backend_offers(st, fe_path, "feature-x-notify-bits");
-	f->dgram = backend_offers(st, fe_path, "feature-x-dgram");
+	/* The backend's features are there before it goes to InitWait,
+	 * so before we set up. */
+	f->nbits = ak_xb_backend_uint(st, RING_XBT_NULL, fe_path,
+				      "feature-x-notify-bits") == 1;
+	f->dgram = ak_xb_backend_uint(st, RING_XBT_NULL, fe_path,
+				      "feature-x-dgram") == 1;
 	if (f->nbits &&
-	    (rc = write_key(st, tx, fe_path, "x-notify-bits", 1)) < 0)
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "x-notify-bits", 1)) < 0)
 		return rc;
-	if ((rc = write_key(st, tx, fe_path, "version", 1)) < 0 ||
-	    (rc = write_key(st, tx, fe_path, "ring-ref", ref)) < 0)
+	if ((rc = ak_xb_put_uint(st, tx, fe_path, "version", 1)) < 0 ||
+	    (rc = ak_xb_put_uint(st, tx, fe_path, "ring-ref", ref)) < 0)
 		return rc;
-	return write_key(st, tx, fe_path, "port", ring_evtchn_port(f->ev));
+	return ak_xb_put_uint(st, tx, fe_path, "port", ring_evtchn_port(f->ev));
 }
 
 static int

@@ -9,10 +9,12 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "appkit_internal.h"
 #include "morgana/log.h"
+#include "morgana/store.h"
 #include "morgana/xenbus.h"
 
 #define GLUE_MAX_FDS 64
@@ -143,4 +145,31 @@ ak_xb_glue_close(struct ak_xb_glue *g)
 		ak_loop_run_once(g->l, 0);
 	}
 	free(g);
+}
+
+int
+ak_xb_put_uint(struct ring_store *st, uint32_t tx, const char *dir,
+	       const char *key, unsigned v)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	return ring_store_printf(st, tx, p, "%u", v);
+}
+
+unsigned long
+ak_xb_backend_uint(struct ring_store *st, uint32_t tx, const char *fe_path,
+		   const char *key)
+{
+	char p[256], *be = NULL;
+	unsigned long v = 0;
+
+	snprintf(p, sizeof(p), "%s/backend", fe_path);
+	if (ring_store_read(st, tx, p, &be, NULL) < 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", be, key);
+	free(be);
+	if (ring_store_read_uint(st, tx, p, &v) < 0)
+		return 0;
+	return v;
 }
