@@ -41,16 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/netsink.h"
+
 static char netd[PATH_MAX + 32], resp[PATH_MAX + 32], akblast[PATH_MAX + 32];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* Injected frames: to the sink frontend's MAC, from a host address. */
+static const unsigned char tap_mac[12] = { 0x02, 0, 0x5e, 0x10, 0, 0x01,
+					   0x02, 0, 0, 0, 0, 0x77 };
 
 /* Run the harness; return the sum of its "rate:" lines (frames/s). */
 static double
@@ -102,50 +98,6 @@ tap_open(const char *name)
 	return fd;
 }
 
-/* Send 64-byte frames of EtherType 0x88b5 out of ifname (so into the
- * tap's reader) for secs with a packet socket; return frames/s sent
- * (-errno if the socket cannot be had), the count in *sent. */
-static double
-inject(const char *ifname, double secs, long *sent)
-{
-	enum { BATCH = 64 };
-	unsigned char fr[64] = { 0x02, 0, 0x5e, 0x10, 0, 0x01, 0x02, 0, 0, 0,
-				 0, 0x77, 0x88, 0xb5 };
-	struct sockaddr_ll sa = { .sll_family = AF_PACKET };
-	struct mmsghdr mm[BATCH];
-	struct iovec iov = { fr, sizeof(fr) };
-	double t0, t1;
-	long n = 0;
-	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-
-	*sent = 0;
-	if (s < 0)
-		return -errno;
-	sa.sll_ifindex = (int)if_nametoindex(ifname);
-	sa.sll_protocol = htons(0x88b5);
-	if (sa.sll_ifindex == 0 ||
-	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(s);
-		return -errno;
-	}
-	memset(mm, 0, sizeof(mm));
-	for (int i = 0; i < BATCH; i++) {
-		mm[i].msg_hdr.msg_iov = &iov;
-		mm[i].msg_hdr.msg_iovlen = 1;
-	}
-	t0 = now_s();
-	do {
-		int r = sendmmsg(s, mm, BATCH, 0);
-
-		if (r > 0)
-			n += r;
-		t1 = now_s();
-	} while (t1 - t0 < secs);
-	close(s);
-	*sent = n;
-	return (double)n / (t1 - t0);
-}
-
 /*
  * netd on tap `name` with a counting frontend (the sink: the frontend's
  * MAC is 02:00:5e:10:00:01, the destination of the injected frames);
@@ -155,65 +107,9 @@ inject(const char *ifname, double secs, long *sent)
 static int
 tap_rx(const char *name, double *inj, double *rx)
 {
-	char ready[] = "/tmp/netrx-ready.XXXXXX", line[256];
-	long sent = 0, got = 0;
-	int p[2], st, fd;
-	double t0;
-	pid_t pid;
-	FILE *f;
+	const char *const args[] = { "--netd", netd, "--tap", name, NULL };
 
-	*inj = *rx = -1;
-	if ((fd = mkstemp(ready)) < 0)
-		return -errno;
-	close(fd);
-	unlink(ready);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(p[1], 1);
-		dup2(null, 2);
-		execl(resp, resp, "--netd", netd, "--scenario", "sink", "--tap",
-		      name, "--ready-file", ready, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -errno;
-	}
-	t0 = now_s();
-	while (access(ready, F_OK) != 0) {
-		if (now_s() - t0 > 10 || waitpid(pid, &st, WNOHANG) == pid) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			close(p[0]);
-			return -EIO;
-		}
-		usleep(20000);
-	}
-	unlink(ready);
-	*inj = inject(name, 2.0, &sent);
-	usleep(300000);			/* let the queues drain */
-	kill(pid, SIGTERM);
-	if ((f = fdopen(p[0], "r")) == NULL) {
-		close(p[0]);
-		waitpid(pid, &st, 0);
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		double r;
-
-		if (sscanf(line, "rate: sink %lf frames/s received (%ld", &r,
-			   &got) >= 1)
-			*rx = r;
-	}
-	printf("# tap rx: %ld frames sent, %ld received (%.1f%%)\n", sent, got,
-	       sent > 0 ? 100.0 * (double)got / (double)sent : 0.0);
-	fclose(f);
-	waitpid(pid, &st, 0);
-	return *rx > 0 && *inj > 0 ? 0 : -EIO;
+	return sink_run(resp, args, name, tap_mac, "tap rx", inj, rx);
 }
 
 static void
@@ -229,7 +125,7 @@ tap_rx_benches(void)
 		printf("# skip tap rx benches: no tun (%s)\n", strerror(-fd));
 		return;
 	}
-	raw = inject("brx0", 2.0, &n);
+	raw = inject("brx0", tap_mac, 2.0, &n);
 	close(fd);
 	if (raw < 0) {
 		printf("# skip tap rx benches: no packet socket (%s)\n",

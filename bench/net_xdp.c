@@ -40,122 +40,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/netsink.h"
+
 static char netd[PATH_MAX + 32], resp[PATH_MAX + 32];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Send 64-byte frames on ifname for secs; return frames/s sent, and the
- * count in *sent. */
-static double
-inject(const char *ifname, double secs, long *sent)
-{
-	enum { BATCH = 64 };
-	unsigned char fr[64] = { 0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 1,
-				 0x88, 0xb5 };
-	struct sockaddr_ll sa = { .sll_family = AF_PACKET };
-	struct mmsghdr mm[BATCH];
-	struct iovec iov = { fr, sizeof(fr) };
-	double t0, t1;
-	long n = 0;
-	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-
-	if (s < 0)
-		return -errno;
-	sa.sll_ifindex = (int)if_nametoindex(ifname);
-	sa.sll_protocol = htons(0x88b5);
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(s);
-		return -errno;
-	}
-	memset(mm, 0, sizeof(mm));
-	for (int i = 0; i < BATCH; i++) {
-		mm[i].msg_hdr.msg_iov = &iov;
-		mm[i].msg_hdr.msg_iovlen = 1;
-	}
-	t0 = now_s();
-	do {
-		int r = sendmmsg(s, mm, BATCH, 0);
-
-		if (r > 0)
-			n += r;
-		t1 = now_s();
-	} while (t1 - t0 < secs);
-	close(s);
-	*sent = n;
-	return (double)n / (t1 - t0);
-}
+/* Injected frames: to an unknown unicast MAC (flooded to the sink). */
+static const unsigned char xdp_mac[12] = { 0x02, 0, 0, 0, 0, 0x99,
+					   0x02, 0, 0, 0, 0, 1 };
 
 /* One mode: start the sink behind netd, inject, read the sink's rate. */
 static int
 run_mode(const char *mode, double *inj, double *rx)
 {
-	char ready[] = "/tmp/netxdp-ready.XXXXXX", line[256];
-	int p[2], st, fd;
-	long sent = 0, got = 0;
-	double t0;
-	pid_t pid;
-	FILE *f;
+	const char *const args[] = { "--netd", netd, "--xdp", "nxa0",
+				     "--netd-arg", "--xdp-mode",
+				     "--netd-arg", mode, NULL };
 
-	*inj = *rx = -1;
-	if ((fd = mkstemp(ready)) < 0)
-		return -errno;
-	close(fd);
-	unlink(ready);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(p[1], 1);
-		dup2(null, 2);
-		execl(resp, resp, "--netd", netd, "--scenario", "sink", "--xdp",
-		      "nxa0", "--ready-file", ready, "--netd-arg", "--xdp-mode",
-		      "--netd-arg", mode, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -errno;
-	}
-	t0 = now_s();
-	while (access(ready, F_OK) != 0) {
-		if (now_s() - t0 > 10 || waitpid(pid, &st, WNOHANG) == pid) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			close(p[0]);
-			return -EIO;
-		}
-		usleep(20000);
-	}
-	unlink(ready);
-	*inj = inject("nxb0", 2.0, &sent);
-	usleep(300000);			/* let the queues drain */
-	kill(pid, SIGTERM);
-	if ((f = fdopen(p[0], "r")) == NULL) {
-		close(p[0]);
-		waitpid(pid, &st, 0);
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		double r;
-
-		if (sscanf(line, "rate: sink %lf frames/s received (%ld", &r,
-			   &got) >= 1)
-			*rx = r;
-	}
-	printf("# %s: %ld frames sent, %ld received (%.1f%%)\n", mode, sent,
-	       got, sent > 0 ? 100.0 * (double)got / (double)sent : 0.0);
-	fclose(f);
-	waitpid(pid, &st, 0);
-	return *rx > 0 && *inj > 0 ? 0 : -EIO;
+	return sink_run(resp, args, "nxb0", xdp_mac, mode, inj, rx);
 }
 
 static long
@@ -230,7 +130,7 @@ xdp_benches(void)
 	}
 	{
 		long n;
-		double r = inject("nxb0", 2.0, &n);
+		double r = inject("nxb0", xdp_mac, 2.0, &n);
 
 		if (r < 0) {
 			printf("# skip xdp benches: no packet socket (%s)\n",
