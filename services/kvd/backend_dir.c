@@ -76,27 +76,6 @@ static int
 dir_openat_raw(struct kv_dir *d, const char *key, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC |
-				    ((flags & O_PATH) ? 0 : O_NOCTTY)),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-
-	if (!kv_key_valid(key))
-		return -EINVAL;
-	if (reserved(d, key))
-		return -EACCES;
-	fd = syscall(SYS_openat2, d->rootfd, key[0] ? key : ".", &how,
-		     sizeof(how));
-	if (fd >= 0)
-		return (int)fd;
-	return errno == EXDEV || errno == ELOOP ? -EACCES : -errno;
-}
-
-static int
-dir_openat(struct kv_dir *d, const char *key, int flags)
-{
-	struct open_how how = {
 		/* openat2 refuses O_PATH with any flag it ignores. */
 		.flags = (uint64_t)(flags | O_CLOEXEC |
 				    ((flags & O_PATH) ? 0 : O_NOCTTY)),
@@ -113,14 +92,17 @@ dir_openat(struct kv_dir *d, const char *key, int flags)
 		     sizeof(how));
 	if (fd >= 0)
 		return (int)fd;
-	switch (errno) {
-	case EXDEV:	/* resolution would leave the root */
-	case ELOOP:
-		return -EACCES;
-	case ENOTDIR:	/* a value on the path: nothing is bound below it */
-		return -ENOENT;
-	}
-	return -errno;
+	return errno == EXDEV || errno == ELOOP ? -EACCES : -errno;
+}
+
+/* dir_openat_raw, but a value on the path (ENOTDIR) means nothing is
+ * bound below it: -ENOENT. */
+static int
+dir_openat(struct kv_dir *d, const char *key, int flags)
+{
+	int fd = dir_openat_raw(d, key, flags);
+
+	return fd == -ENOTDIR ? -ENOENT : fd;
 }
 
 /* fstat a key, confined; kind from the file type (NONE for specials). */
